@@ -1,0 +1,82 @@
+"""Settings from environment variables, all prefixed MEDSHARE_, validated at start.
+
+Each service extends `CommonSettings` with its own fields. `load_settings` turns a
+validation failure into one readable error naming every bad variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from medshare_shared.topics import Topics
+
+
+class SettingsError(RuntimeError):
+    """Configuration is missing or invalid; the message names each variable."""
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDSHARE_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_secure: bool = False
+    raw_bucket: str = "medshare-raw"
+    shared_bucket: str = "medshare-shared"
+    models_bucket: str = "medshare-models"
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    mongo_db: str = "medshare"
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+
+    @field_validator("kafka_bootstrap", "s3_endpoint")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        for address in value.split(","):
+            host, sep, port = address.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"expected host:port, got {address!r}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return upper
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(cls: type[SettingsT]) -> SettingsT:
+    """Build settings from the environment, or raise one `SettingsError` naming every problem."""
+    try:
+        return cls()
+    except ValidationError as error:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems = [
+            f"{prefix}{'_'.join(str(part) for part in issue['loc']).upper()}: {issue['msg']}"
+            for issue in error.errors()
+        ]
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def read_secret(value: str, file: Path | None) -> bytes:
+    """A secret given inline (env) or as a file path; files win so keys stay out of env dumps."""
+    if file is not None:
+        return file.read_bytes().strip()
+    return value.encode()

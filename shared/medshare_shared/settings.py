@@ -69,10 +69,15 @@ def load_settings(cls: type[SettingsT]) -> SettingsT:
     except ValidationError as error:
         prefix = str(cls.model_config.get("env_prefix", ""))
         problems = [
-            f"{prefix}{'_'.join(str(part) for part in issue['loc']).upper()}: {issue['msg']}"
-            for issue in error.errors()
+            _describe(prefix, issue["loc"], issue["msg"]) for issue in error.errors()
         ]
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _describe(prefix: str, location: tuple[int | str, ...], message: str) -> str:
+    if not location:  # a whole-model check; its message names the variables itself
+        return message.removeprefix("Value error, ")
+    return f"{prefix}{'_'.join(str(part) for part in location).upper()}: {message}"
 
 
 def read_secret(value: str, file: Path | None) -> bytes:

@@ -1,0 +1,44 @@
+"""Anonymizer wiring: the records.ingested consumer, both zones, the secret key."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from faststream import AckPolicy
+
+from medshare_anonymizer.deidentify import Deidentifier
+from medshare_anonymizer.handlers import AnonymizerHandler
+from medshare_anonymizer.pseudonyms import PseudonymKeys
+from medshare_anonymizer.settings import AnonymizerSettings
+from medshare_shared.kafka import ensure_topics, make_broker
+from medshare_shared.object_store import ObjectStore
+from medshare_shared.service import broker_check, create_service_app
+
+
+def create_app(settings: AnonymizerSettings) -> FastAPI:
+    broker = make_broker(settings, client_id="medshare-anonymizer")
+    store = ObjectStore.from_settings(settings)
+    topics = settings.topics
+    deidentifier = Deidentifier(
+        keys=PseudonymKeys(settings.secret()),
+        dicom_options=settings.option_set(),
+        case_report_date_mode=settings.case_report_date_mode,
+    )
+    handler = AnonymizerHandler(deidentifier, store, broker, topics, settings.shared_bucket)
+    broker.subscriber(
+        topics.ingested,
+        group_id=settings.consumer_group,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )(handler.on_ingested)
+
+    async def prepare() -> None:
+        await ensure_topics(settings, topics.all())
+        await store.ensure_bucket(settings.shared_bucket)
+
+    return create_service_app(
+        title="medshare anonymizer",
+        broker=broker,
+        checks={"kafka": broker_check(broker), "object_store": store.ping},
+        startup=[prepare],
+    )

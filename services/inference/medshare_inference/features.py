@@ -86,6 +86,7 @@ def feature_matrix(spec: InputSchema, records: Sequence[Mapping[str, object]]) -
 
 def _round_outward(value: float, up: bool, digits: int = 2) -> float:
     """Round to `digits` significant digits away from the data (floor for lows, ceil for highs)."""
+    value = float(f"{value:.10g}")  # 18 - 12.1 is 5.8999999...; floor that to 5.9, not 5.8
     if value == 0:
         return 0.0
     scale = 10 ** (math.floor(math.log10(abs(value))) - digits + 1)

@@ -1,0 +1,164 @@
+"""`medshare demo`: the whole pipeline on this machine, with sample data.
+
+Starts the local servers and the four services, trains the case-report model if
+the registry has none, pushes the sample DICOM files and case reports through
+HTTP ingest with a progress bar, shows what the catalog holds, and on Ctrl-C
+stops everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from medshare_infra.samples import sample_case_reports, sample_dicom_files
+from medshare_infra.services import SERVICE_NAMES, ServiceProcess
+
+console = Console()
+DEMO_PORTS = {"ingest": 8081, "anonymizer": 8082, "inference": 8083, "catalog": 8084}
+INSTITUTION = "demo-hospital"
+
+
+def demo_secret(data_dir: Path) -> Path:
+    path = data_dir / "secrets" / "anonymizer.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path
+
+
+def ensure_model(env: dict[str, str], name: str) -> None:
+    medshare = [sys.executable, "-m", "medshare_shared", "models"]
+    shown = subprocess.run([*medshare, "show", name], env=env, capture_output=True)
+    if shown.returncode != 0:
+        with console.status(f"training {name} (first run only)"):
+            subprocess.run([*medshare, "train", name], env=env, check=True, capture_output=True)
+
+
+def push_samples(ingest_url: str, case_reports: int) -> dict[str, int]:
+    files = sample_dicom_files()
+    reports = sample_case_reports(case_reports)
+    counts = {"accepted": 0, "duplicate": 0, "refused": 0}
+    headers = {"X-Institution": INSTITUTION}
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*columns, console=console) as progress, httpx.Client(timeout=30) as client:
+        task = progress.add_task("ingesting", total=len(files) + len(reports), status="")
+        for path in files:
+            answer = client.post(
+                f"{ingest_url}/instances",
+                content=path.read_bytes(),
+                headers={**headers, "Content-Type": "application/dicom"},
+            )
+            _count(counts, answer)
+            progress.update(task, advance=1, status=_status(counts))
+        for report in reports:
+            answer = client.post(f"{ingest_url}/case-reports", json=report, headers=headers)
+            _count(counts, answer)
+            progress.update(task, advance=1, status=_status(counts))
+    return counts
+
+
+def _count(counts: dict[str, int], answer: httpx.Response) -> None:
+    if answer.status_code == 202:
+        counts["accepted"] += 1
+    elif answer.status_code == 200:
+        counts["duplicate"] += 1
+    else:
+        counts["refused"] += 1
+
+
+def _status(counts: dict[str, int]) -> str:
+    return " ".join(f"{key}={value}" for key, value in counts.items())
+
+
+def wait_for_catalog(catalog_url: str, expected: int, timeout_s: float = 120) -> dict[str, object]:
+    """Wait until the catalog has settled (count stops growing or reaches the expectation)."""
+    deadline, last, stable_since = time.monotonic() + timeout_s, -1, time.monotonic()
+    listing: dict[str, object] = {}
+    with console.status("waiting for the catalog"):
+        while time.monotonic() < deadline:
+            listing = httpx.get(f"{catalog_url}/records", params={"limit": 500}, timeout=10).json()
+            total = int(listing["total"])  # type: ignore[call-overload]
+            if total != last:
+                last, stable_since = total, time.monotonic()
+            if total >= expected or time.monotonic() - stable_since > 15:
+                break
+            time.sleep(1)
+    return listing
+
+
+def summarise(listing: dict[str, object], counts: dict[str, int], urls: dict[str, str]) -> None:
+    items: list[dict[str, object]] = listing.get("items", [])  # type: ignore[assignment]
+    table = Table(title=f"catalog: {listing.get('total')} records")
+    for column in ("kind", "release", "count"):
+        table.add_column(column)
+    tally: dict[tuple[str, str], int] = {}
+    for item in items:
+        release = item.get("release") or {}
+        key = (str(item.get("kind")), str(release.get("state")))  # type: ignore[union-attr]
+        tally[key] = tally.get(key, 0) + 1
+    for (kind, state), count in sorted(tally.items()):
+        table.add_row(kind, state, str(count))
+    console.print(table)
+    console.print(f"ingest answers: {json.dumps(counts)}")
+    for name, url in urls.items():
+        console.print(f"  {name:<10} {url}")
+    console.print(f"  records    {urls['catalog']}/records   (API docs: {urls['catalog']}/docs)")
+    console.print("Ctrl-C stops the services and the servers this demo started.")
+
+
+@click.command()
+@click.option("--case-reports", default=40, show_default=True, help="sample case reports to send")
+def demo(case_reports: int) -> None:
+    """Run the whole pipeline locally and push sample data through it."""
+    from medshare_infra.stack import LocalStack
+
+    stack = LocalStack.for_profile("demo")
+    with console.status("starting Kafka, S3 and MongoDB-wire servers"):
+        started = stack.up()
+    env = {
+        **os.environ,
+        **stack.env(),
+        "MEDSHARE_ANONYMIZER_SECRET_FILE": str(demo_secret(stack.data_dir)),
+    }
+    services = {
+        name: ServiceProcess(name, DEMO_PORTS[name], env, stack.data_dir / "logs" / f"{name}.log")
+        for name in SERVICE_NAMES
+    }
+    try:
+        ensure_model(env, "breast-cancer-malignancy")
+        with console.status("starting ingest, anonymizer, inference, catalog"):
+            for service in services.values():
+                service.start()
+            for service in services.values():
+                service.wait_ready(120)
+        counts = push_samples(services["ingest"].url, case_reports)
+        listing = wait_for_catalog(services["catalog"].url, counts["accepted"] + counts["duplicate"])
+        summarise(listing, counts, {name: s.url for name, s in services.items()})
+        while all(service.is_running() for service in services.values()):
+            time.sleep(1)
+        console.print("[red]a service stopped; see its log under " f"{stack.data_dir / 'logs'}")
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        for service in services.values():
+            service.stop()
+        stack.down(started)

@@ -1,0 +1,17 @@
+"""Inference settings (MEDSHARE_ environment variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from medshare_shared.settings import CommonSettings
+
+
+class InferenceSettings(CommonSettings):
+    http_port: int = Field(default=8083, ge=1, le=65535)
+    consumer_group: str = "medshare-inference"
+    # Micro-batching: a forward pass runs when this many records arrived or the wait ran out.
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    batch_wait_ms: int = Field(default=50, ge=1, le=60_000)
+    # torch intra-op threads; 0 means one per core, capped at 2 (this is a small machine).
+    torch_threads: int = Field(default=0, ge=0)

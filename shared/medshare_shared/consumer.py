@@ -57,9 +57,10 @@ async def handle_with_retries(
     work: Callable[[], Awaitable[None]],
     *,
     dead_letter: DeadLetter,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy | None = None,
 ) -> None:
     """Run `work`; dead-letter it (reason, attempts) when it keeps failing for its own sake."""
+    policy = policy or RetryPolicy()
     attempt = 0
     while True:
         attempt += 1

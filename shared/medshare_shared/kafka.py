@@ -7,6 +7,7 @@ services. Records are keyed so related events keep their order in one partition.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from typing import Any
@@ -48,10 +49,8 @@ async def ensure_topics(
             if name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a replica raced us to it
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # a replica raced us to it
     finally:
         await admin.close()
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-EVENTS_CONSUMED = Counter(
-    "medshare_events_consumed_total", "Events consumed", ["service", "topic"]
-)
-EVENTS_PRODUCED = Counter(
-    "medshare_events_produced_total", "Events produced", ["service", "topic"]
-)
+EVENTS_CONSUMED = Counter("medshare_events_consumed_total", "Events consumed", ["service", "topic"])
+EVENTS_PRODUCED = Counter("medshare_events_produced_total", "Events produced", ["service", "topic"])
 EVENTS_FAILED = Counter(
     "medshare_events_failed_total", "Events whose handling failed", ["service", "topic", "reason"]
 )

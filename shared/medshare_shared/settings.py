@@ -68,9 +68,7 @@ def load_settings(cls: type[SettingsT]) -> SettingsT:
         return cls()
     except ValidationError as error:
         prefix = str(cls.model_config.get("env_prefix", ""))
-        problems = [
-            _describe(prefix, issue["loc"], issue["msg"]) for issue in error.errors()
-        ]
+        problems = [_describe(prefix, issue["loc"], issue["msg"]) for issue in error.errors()]
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
 
 

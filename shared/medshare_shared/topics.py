@@ -34,7 +34,14 @@ QUARANTINED = TopicSpec(
 )
 REJECTED = TopicSpec("records.rejected", "Inputs refused or dead-lettered, with the reason.")
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (SUBMITTED, INGESTED, DEIDENTIFIED, INFERRED, QUARANTINED, REJECTED)
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    SUBMITTED,
+    INGESTED,
+    DEIDENTIFIED,
+    INFERRED,
+    QUARANTINED,
+    REJECTED,
+)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,11 @@ def sample_case_report() -> dict[str, Any]:
             "name": "Rosalind Quimby",
             "birth_date": "1961-07-14",
             "sex": "F",
-            "address": {"line": ["12 Larkspur Lane"], "city": "Springfield", "postal_code": "62704"},
+            "address": {
+                "line": ["12 Larkspur Lane"],
+                "city": "Springfield",
+                "postal_code": "62704",
+            },
             "phone": "217-555-0142",
         },
         "encounter_date": "2024-03-05",
@@ -117,7 +121,9 @@ def test_dicom_and_case_report_flow_to_catalog(
             assert part.encode() not in shared, "patient name component leaked"
         assert deidentified.PatientIdentityRemoved == "YES"
 
-        raw = store.get_sync(pipeline_env["MEDSHARE_RAW_BUCKET"], f"records/springfield-general/{dicom_id}")
+        raw = store.get_sync(
+            pipeline_env["MEDSHARE_RAW_BUCKET"], f"records/springfield-general/{dicom_id}"
+        )
         assert raw == source
 
         def case_with_model() -> dict[str, Any] | None:

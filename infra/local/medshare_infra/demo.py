@@ -151,11 +151,13 @@ def demo(case_reports: int) -> None:
             for service in services.values():
                 service.wait_ready(120)
         counts = push_samples(services["ingest"].url, case_reports)
-        listing = wait_for_catalog(services["catalog"].url, counts["accepted"] + counts["duplicate"])
+        listing = wait_for_catalog(
+            services["catalog"].url, counts["accepted"] + counts["duplicate"]
+        )
         summarise(listing, counts, {name: s.url for name, s in services.items()})
         while all(service.is_running() for service in services.values()):
             time.sleep(1)
-        console.print("[red]a service stopped; see its log under " f"{stack.data_dir / 'logs'}")
+        console.print(f"[red]a service stopped; see its log under {stack.data_dir / 'logs'}")
     except KeyboardInterrupt:
         console.print("stopping")
     finally:

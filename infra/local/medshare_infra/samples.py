@@ -47,8 +47,11 @@ def sample_case_reports(count: int, seed: int = 7) -> list[dict[str, Any]]:
                     "name": f"{first} {last}",
                     "birth_date": f"{rng.randint(1930, 1990)}-{rng.randint(1, 12):02d}-14",
                     "sex": "F",
-                    "address": {"line": [f"{rng.randint(1, 999)} Larkspur Lane"],
-                                "city": city, "postal_code": zip_code},
+                    "address": {
+                        "line": [f"{rng.randint(1, 999)} Larkspur Lane"],
+                        "city": city,
+                        "postal_code": zip_code,
+                    },
                     "phone": f"217-555-{rng.randint(0, 9999):04d}",
                 },
                 "encounter_date": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",

@@ -45,7 +45,9 @@ class Deidentifier:
     dicom_options: frozenset[str]
     case_report_date_mode: Literal["year", "shift"] = "shift"
 
-    def run(self, kind: RecordKind, content_type: str, data: bytes, institution: str) -> DeidOutcome:
+    def run(
+        self, kind: RecordKind, content_type: str, data: bytes, institution: str
+    ) -> DeidOutcome:
         if kind == "dicom":
             return self._dicom(data, institution)
         return self._case_report(content_type, data, institution)

@@ -15,7 +15,7 @@ import time
 
 from faststream.kafka import KafkaBroker
 
-from medshare_anonymizer.deidentify import DeidOutcome, Deidentifier
+from medshare_anonymizer.deidentify import Deidentifier, DeidOutcome
 from medshare_shared.consumer import PermanentError, RetryPolicy, handle_with_retries
 from medshare_shared.events import (
     DeidReport,
@@ -47,14 +47,14 @@ class AnonymizerHandler:
         broker: KafkaBroker,
         topics: Topics,
         shared_bucket: str,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy | None = None,
     ):
         self.deidentifier = deidentifier
         self.store = store
         self.broker = broker
         self.topics = topics
         self.shared_bucket = shared_bucket
-        self.retry = retry
+        self.retry = retry or RetryPolicy()
 
     async def on_ingested(self, event: IngestedEvent) -> None:
         current_trace_id.set(event.trace_id)

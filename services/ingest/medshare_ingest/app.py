@@ -40,7 +40,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
         startup=[prepare],
         routers=[
             ingest_router(
-                desk, InstitutionDirectory.from_file(settings.ingest_api_keys_file),
+                desk,
+                InstitutionDirectory.from_file(settings.ingest_api_keys_file),
                 settings.max_object_bytes,
             )
         ],

@@ -6,6 +6,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from medshare_ingest.institutions import InstitutionDirectory
+from medshare_ingest.stow import (
+    FAILURE_CANNOT_UNDERSTAND,
+    FAILURE_OUT_OF_RESOURCES,
+    FAILURE_SOP_CLASS_MISMATCH,
+    InstanceOutcome,
+    MultipartError,
+    identify,
+    split_multipart,
+    stow_response,
+)
 from medshare_ingest.submissions import PublishFailed, Submission, SubmissionDesk
 from medshare_ingest.validation import InvalidSubmission, validate_case_report, validate_dicom
 from medshare_shared.events import RecordKind
@@ -14,7 +24,10 @@ RETRY_AFTER_S = "5"
 
 
 def ingest_router(
-    desk: SubmissionDesk, institutions: InstitutionDirectory, max_object_bytes: int
+    desk: SubmissionDesk,
+    institutions: InstitutionDirectory,
+    max_object_bytes: int,
+    max_instances: int = 1000,
 ) -> APIRouter:
     router = APIRouter(tags=["ingest"])
 
@@ -75,6 +88,55 @@ def ingest_router(
         if _media_type(request) != "application/json":
             return _error(415, "expected Content-Type: application/json")
         return await submit(request, "case_report", "application/json")
+
+    async def stow(request: Request, study: str | None) -> JSONResponse:
+        institution = institutions.resolve(request)
+        body = await read_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            parts = split_multipart(body, request.headers.get("content-type", ""))
+        except MultipartError as error:
+            status = 415 if "Content-Type" in str(error) or "type" in str(error) else 400
+            return _error(status, str(error))
+        if len(parts) > max_instances:
+            return _error(413, f"more than {max_instances} instances in one request")
+        outcomes = [await store_part(institution, payload, study) for _, payload in parts]
+        status, answer = stow_response(outcomes)
+        return JSONResponse(answer, status_code=status, media_type="application/dicom+json")
+
+    async def store_part(institution: str, payload: bytes, study: str | None) -> InstanceOutcome:
+        sop_class, sop_instance, study_uid = identify(payload)
+        try:
+            validate_dicom(payload)
+        except InvalidSubmission as error:
+            return InstanceOutcome(sop_class, sop_instance, FAILURE_CANNOT_UNDERSTAND, str(error))
+        if study and study_uid != study:
+            return InstanceOutcome(
+                sop_class,
+                sop_instance,
+                FAILURE_SOP_CLASS_MISMATCH,
+                "StudyInstanceUID differs from the study in the URL",
+            )
+        try:
+            accepted = await desk.accept(
+                Submission(institution, "dicom", "application/dicom", payload)
+            )
+        except PublishFailed as error:
+            return InstanceOutcome(sop_class, sop_instance, FAILURE_OUT_OF_RESOURCES, str(error))
+        return InstanceOutcome(
+            sop_class, sop_instance, record_id=accepted.record_id, duplicate=accepted.duplicate
+        )
+
+    @router.post("/studies")
+    async def stow_studies(request: Request) -> JSONResponse:
+        """DICOMweb STOW-RS: multipart/related; type="application/dicom"."""
+        return await stow(request, None)
+
+    @router.post("/studies/{study}")
+    async def stow_study(request: Request, study: str) -> JSONResponse:
+        """DICOMweb STOW-RS into one study: instances of other studies are refused."""
+        return await stow(request, study)
 
     return router
 

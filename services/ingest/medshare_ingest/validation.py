@@ -44,7 +44,9 @@ def validate_case_report(data: bytes) -> CaseReport:
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidSubmission(f"invalid JSON: {type(error).__name__} at {_position(error)}") from None
+        raise InvalidSubmission(
+            f"invalid JSON: {type(error).__name__} at {_position(error)}"
+        ) from None
     try:
         return CaseReport.model_validate(document)
     except ValidationError as error:

@@ -38,9 +38,14 @@ def test_envelope_round_trips_through_json() -> None:
 
 def test_envelope_carries_required_headers_fields() -> None:
     data = envelope(ingested(), event_type="records.ingested", producer="ingest").model_dump()
-    assert {"event_id", "event_type", "schema_version", "occurred_at", "trace_id", "producer"} <= set(
-        data
-    )
+    assert {
+        "event_id",
+        "event_type",
+        "schema_version",
+        "occurred_at",
+        "trace_id",
+        "producer",
+    } <= set(data)
 
 
 def test_payload_refuses_unknown_fields() -> None:

@@ -1,0 +1,156 @@
+"""Which instances may carry burned-in text, and which pixel regions to blank.
+
+An instance is suspect when BurnedInAnnotation is YES, or its modality or SOP class
+is one that routinely carries burned-in demographics (ultrasound, secondary capture,
+video/photographic). For those kinds a device's "NO" is not trusted: such tags are
+often defaulted by the modality, not checked.
+
+Regions come from ``REGION_RULES`` (manufacturer/model/rows x columns), else, for
+ultrasound, from the band above the first Sequence of Ultrasound Regions (vendors
+print the demographics header there). With no rule the instance is quarantined:
+blanking a guessed region would give a false sense of safety.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydicom.dataset import Dataset
+
+SUSPECT_MODALITIES = frozenset({"US", "IVUS", "XC", "ES", "SC"})
+
+_SOP_PREFIX = "1.2.840.10008.5.1.4.1.1."
+SUSPECT_SOP_CLASSES: dict[str, str] = {
+    _SOP_PREFIX + "7": "Secondary Capture Image",
+    _SOP_PREFIX + "7.1": "Multi-frame Single Bit Secondary Capture",
+    _SOP_PREFIX + "7.2": "Multi-frame Grayscale Byte Secondary Capture",
+    _SOP_PREFIX + "7.3": "Multi-frame Grayscale Word Secondary Capture",
+    _SOP_PREFIX + "7.4": "Multi-frame True Color Secondary Capture",
+    _SOP_PREFIX + "6.1": "Ultrasound Image",
+    _SOP_PREFIX + "6": "Ultrasound Image (Retired)",
+    _SOP_PREFIX + "3.1": "Ultrasound Multi-frame Image",
+    _SOP_PREFIX + "3": "Ultrasound Multi-frame Image (Retired)",
+    _SOP_PREFIX + "6.2": "Enhanced US Volume",
+    _SOP_PREFIX + "77.1.1": "VL Endoscopic Image",
+    _SOP_PREFIX + "77.1.1.1": "Video Endoscopic Image",
+    _SOP_PREFIX + "77.1.2": "VL Microscopic Image",
+    _SOP_PREFIX + "77.1.2.1": "Video Microscopic Image",
+    _SOP_PREFIX + "77.1.4": "VL Photographic Image",
+    _SOP_PREFIX + "77.1.4.1": "Video Photographic Image",
+}
+
+# Documents whose content we cannot inspect at all: always quarantined.
+ENCAPSULATED_DOCUMENT_SOP_CLASSES = frozenset(
+    {_SOP_PREFIX + "104.1", _SOP_PREFIX + "104.2", _SOP_PREFIX + "104.3", _SOP_PREFIX + "104.4"}
+)
+
+# Kinds where faces or other recognizable features may be present or reconstructable.
+VISUAL_FEATURE_SOP_CLASSES = frozenset(
+    {_SOP_PREFIX + "77.1.4", _SOP_PREFIX + "77.1.4.1", _SOP_PREFIX + "77.1.1.1"}
+)
+VISUAL_FEATURE_BODY_PARTS = frozenset({"HEAD", "BRAIN", "SKULL", "FACE", "HEADNECK", "NECK"})
+VOLUME_MODALITIES = frozenset({"CT", "MR", "PT", "NM"})
+
+
+@dataclass(frozen=True)
+class Box:
+    """Half-open pixel rectangle: columns x0..x1-1, rows y0..y1-1."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+
+@dataclass(frozen=True)
+class RegionRule:
+    name: str
+    manufacturer: str  # case-insensitive prefix; "" matches any
+    model: str  # case-insensitive prefix; "" matches any
+    rows: int
+    columns: int
+    boxes: tuple[Box, ...]
+
+    def matches(self, manufacturer: str, model: str, rows: int, columns: int) -> bool:
+        return (
+            rows == self.rows
+            and columns == self.columns
+            and manufacturer.lower().startswith(self.manufacturer.lower())
+            and model.lower().startswith(self.model.lower())
+        )
+
+
+def _top_band(height: int, width: int) -> tuple[Box, ...]:
+    return (Box(0, 0, width, height),)
+
+
+# Checked against the deid-data ultrasound samples: the demographics header (name, ID,
+# birth date, institution, exam date) sits in a band at the top of the frame.
+REGION_RULES: tuple[RegionRule, ...] = (
+    RegionRule("philips-epiq-1024x768", "Philips", "EPIQ", 768, 1024, _top_band(38, 1024)),
+    RegionRule("philips-affiniti-800x600", "Philips", "Affiniti", 600, 800, _top_band(30, 800)),
+    RegionRule("philips-cx50-800x600", "Philips", "CX50", 600, 800, _top_band(60, 800)),
+    RegionRule("siemens-s2000-1024x768", "SIEMENS", "S2000", 768, 1024, _top_band(60, 1024)),
+)
+
+_MIN_BAND_ROWS = 16
+
+
+def burned_in_suspicion(ds: Dataset) -> str | None:
+    """Why the instance may carry burned-in text (attribute names only), or None."""
+    if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
+        return "BurnedInAnnotation=YES"
+    modality = str(ds.get("Modality", "")).upper()
+    if modality in SUSPECT_MODALITIES:
+        return f"Modality={modality}"
+    sop_class = str(ds.get("SOPClassUID", ""))
+    if sop_class in SUSPECT_SOP_CLASSES:
+        return f"SOPClassUID={SUSPECT_SOP_CLASSES[sop_class]}"
+    return None
+
+
+def visual_features_suspicion(ds: Dataset) -> str | None:
+    """Why recognizable visual features may be present, or None."""
+    if str(ds.get("RecognizableVisualFeatures", "")).upper() == "YES":
+        return "RecognizableVisualFeatures=YES"
+    if str(ds.get("SOPClassUID", "")) in VISUAL_FEATURE_SOP_CLASSES:
+        return "photographic SOP class"
+    body_part = str(ds.get("BodyPartExamined", "")).upper().replace(" ", "")
+    if str(ds.get("Modality", "")).upper() in VOLUME_MODALITIES and (
+        body_part in VISUAL_FEATURE_BODY_PARTS
+    ):
+        return "head volume (BodyPartExamined)"
+    return None
+
+
+def _ultrasound_region_band(ds: Dataset, rows: int, columns: int) -> tuple[Box, ...] | None:
+    regions = ds.get("SequenceOfUltrasoundRegions")
+    if not regions:
+        return None
+    tops = []
+    for region in regions:
+        x1 = int(region.get("RegionLocationMaxX1", columns))
+        y1 = int(region.get("RegionLocationMaxY1", rows))
+        # Regions outside the frame mean a different coordinate system: do not trust.
+        if x1 >= columns or y1 >= rows:
+            return None
+        tops.append(int(region.get("RegionLocationMinY0", 0)))
+    band = min(tops)
+    if band < _MIN_BAND_ROWS:
+        return None
+    return _top_band(band, columns)
+
+
+def cleaning_regions(ds: Dataset) -> tuple[str, tuple[Box, ...]] | None:
+    """(rule name, boxes) to blank for this instance, or None when no rule applies."""
+    rows, columns = int(ds.get("Rows", 0)), int(ds.get("Columns", 0))
+    manufacturer = str(ds.get("Manufacturer", ""))
+    model = str(ds.get("ManufacturerModelName", ""))
+    for rule in REGION_RULES:
+        if rule.matches(manufacturer, model, rows, columns):
+            return rule.name, rule.boxes
+    if str(ds.get("Modality", "")).upper() == "US":
+        band = _ultrasound_region_band(ds, rows, columns)
+        if band is not None:
+            return "ultrasound-regions-top-band", band
+    return None

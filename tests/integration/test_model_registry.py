@@ -11,6 +11,7 @@ import hashlib
 import pytest
 import torch
 from click.testing import CliRunner
+
 from medshare_inference.model_cli import models_cli
 from medshare_inference.models import TrainedModel, train_model
 from medshare_inference.models.mlp import serialize_weights
@@ -82,7 +83,7 @@ async def test_overwritten_weights_raise_tampered(
 
 
 def test_cli_trains_registers_and_lists(stack_env: dict[str, str], fresh_bucket: str) -> None:
-    env = {**stack_env, "MEDSHARE_MODELS_BUCKET": fresh_bucket}
+    env = {**stack_env, "MEDSHARE_MODELS_BUCKET": fresh_bucket, "COLUMNS": "160"}
     runner = CliRunner(env=env)
     result = runner.invoke(models_cli, ["train", NAME, "--seed", "3"], catch_exceptions=False)
     assert result.exit_code == 0, result.output

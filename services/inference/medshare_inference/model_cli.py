@@ -9,8 +9,6 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import click
-from medshare_shared.object_store import ObjectStore
-from medshare_shared.settings import CommonSettings, SettingsError, load_settings
 from rich.console import Console
 from rich.json import JSON
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,6 +18,8 @@ from medshare_inference.models import TRAINERS, train_model
 from medshare_inference.models.manifest import VERSION_PATTERN, ModelManifest
 from medshare_inference.models.training import DEFAULT_SEED
 from medshare_inference.registry import ModelRegistry, RegistryError
+from medshare_shared.object_store import ObjectStore
+from medshare_shared.settings import CommonSettings, SettingsError, load_settings
 
 T = TypeVar("T")
 console = Console()
@@ -119,18 +119,23 @@ def list_models() -> None:
         console.print(f"no models in bucket {registry.bucket}")
         return
     table = Table(title=f"models in {registry.bucket}")
-    for column in ("name", "version", "production", "created", "metrics", "sha256"):
-        table.add_column(column)
+    # Names and versions are what people copy into `promote`: never wrap them.
+    table.add_column("name", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("prod")
+    table.add_column("created")
+    table.add_column("metrics")
+    table.add_column("sha256", no_wrap=True)
     for manifest in manifests:
-        metrics = ", ".join(f"{k}={v:.3f}" for k, v in manifest.metrics.items())
-        created = manifest.created_at.strftime("%Y-%m-%d %H:%M") if manifest.created_at else ""
+        metrics = "\n".join(f"{k}={v:.3f}" for k, v in manifest.metrics.items())
+        created = manifest.created_at.strftime("%Y-%m-%d") if manifest.created_at else ""
         table.add_row(
             manifest.name,
             manifest.version,
             "✓" if production.get(manifest.name) == manifest.version else "",
             created,
             metrics,
-            manifest.sha256[:12],
+            manifest.sha256[:8],
         )
     console.print(table)
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import torch
-from medshare_shared.object_store import ObjectStore
 from minio.error import S3Error
 from torch import nn
 
@@ -26,6 +25,7 @@ from medshare_inference.features import feature_matrix, validate_features
 from medshare_inference.models.manifest import ModelManifest, next_patch, version_key
 from medshare_inference.models.mlp import build_module, deserialize_weights, serialize_weights
 from medshare_inference.models.runtime import inference_device
+from medshare_shared.object_store import ObjectStore
 
 __all__ = [
     "LoadedModel",

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
+from minio.error import S3Error
+
 from medshare_inference.models import TrainedModel, train_model
 from medshare_inference.models.runtime import inference_device
 from medshare_inference.registry import LoadedModel
 from medshare_shared.object_store import ObjectStore
-from minio.error import S3Error
 
 
 @pytest.fixture(scope="session")

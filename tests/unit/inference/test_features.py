@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from medshare_inference.features import (
     FeatureSpec,
     InputSchema,

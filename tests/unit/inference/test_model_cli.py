@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from medshare_inference import model_cli
 from medshare_inference.registry import ModelRegistry
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 import torch
+
 from medshare_inference.models import TrainedModel
 from medshare_inference.models.breast_cancer import load_data as load_cytology
 from medshare_inference.models.diabetes import load_data as load_metabolic

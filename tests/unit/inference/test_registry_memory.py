@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from medshare_inference.models import TrainedModel
 from medshare_inference.models.manifest import next_patch
 from medshare_inference.registry import (

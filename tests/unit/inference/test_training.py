@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
+
 from medshare_inference.models import TrainedModel, UnknownModelError, train_model
 from medshare_inference.models.breast_cancer import load_data as load_cytology
 from medshare_inference.models.breast_cancer import sklearn_column

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from medshare_shared.case_report import CYTOLOGY_FEATURES, CYTOLOGY_MEASURES
 
 from medshare_inference.features import derive_schema
 from medshare_inference.models.manifest import (
@@ -33,9 +32,12 @@ from medshare_inference.models.training import (
     predict_numpy,
     stratified_split,
 )
+from medshare_shared.case_report import CYTOLOGY_FEATURES, CYTOLOGY_MEASURES
 
 NAME = "breast-cancer-malignancy"
-HIDDEN = [16]
+# Logistic regression on standardised features: over 10 seeds it beat a 16-unit MLP
+# (mean ROC AUC 0.994 vs 0.990, Brier 0.024 vs 0.026) and is easier to audit.
+HIDDEN: list[int] = []
 EPOCHS = 300
 LEARNING_RATE = 0.01
 WEIGHT_DECAY = 0.05

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from medshare_shared.events import RecordKind
 from pydantic import BaseModel, ConfigDict, Field
 
 from medshare_inference.features import InputSchema
+from medshare_shared.events import RecordKind
 
 # Names and versions become object-key segments: keep them to a safe alphabet.
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"

@@ -80,7 +80,13 @@ def _parse(data: bytes) -> Dataset:
 
 def _check_pixel_length(ds: Dataset) -> None:
     raw = ds.get_item(0x7FE00010)
-    if raw is None or ds.file_meta.TransferSyntaxUID.is_compressed:
+    if raw is None:
+        has_float_pixels = "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
+        if "Rows" in ds and "Columns" in ds and not has_float_pixels:
+            # Image attributes without pixels: the parser stopped early (truncated file).
+            raise _Refusal("rejected", "truncated file: image attributes present, no PixelData")
+        return
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
         return
     try:
         samples = int(ds.get("SamplesPerPixel", 1))

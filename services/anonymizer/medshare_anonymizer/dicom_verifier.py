@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 from medshare_anonymizer.dicom_profile import ActionTable, action_table
 
@@ -80,13 +81,8 @@ def date_renderings(date: str) -> list[str]:
 def _values(value: object) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, str | bytes):
-        items: list[object] = [value]
-    else:
-        try:
-            items = list(value)  # type: ignore[call-overload]
-        except TypeError:
-            items = [value]
+    # PersonName and other value objects are iterable too: only real lists are lists.
+    items: list[object] = list(value) if isinstance(value, list | tuple | MultiValue) else [value]
     return [
         item.decode("latin-1") if isinstance(item, bytes) else str(item)
         for item in items

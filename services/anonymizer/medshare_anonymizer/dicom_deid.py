@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filewriter import dcmwrite
@@ -34,6 +35,13 @@ from medshare_anonymizer.pixel_rules import (
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 
 Status = Literal["ok", "quarantined", "rejected"]
+# Common image storage classes (CR, DX, MG, CT, enhanced CT, MR, enhanced MR, US, US
+# multi-frame, SC, NM, PET, XA): an instance of these without pixels is incomplete.
+IMAGE_SOP_CLASSES = frozenset(
+    "1.2.840.10008.5.1.4.1.1." + suffix
+    for suffix in ("1", "1.1", "1.2", "2", "2.1", "4", "4.1", "6.1", "3.1", "7", "20", "128",
+                   "12.1")
+)  # fmt: skip
 METHOD_NAME = "medshare DICOM PS3.15 Annex E 2024"
 # File meta attributes that name the sending system or carry private payloads.
 _META_TAGS_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020026, 0x00020027, 0x00020028,
@@ -74,17 +82,28 @@ def _parse(data: bytes) -> Dataset:
         raise _Refusal("rejected", "missing SOPInstanceUID")
     if not str(ds.get("SOPClassUID", "")).strip():
         raise _Refusal("rejected", "missing SOPClassUID")
-    _check_pixel_length(ds)
+    _check_complete(ds)
     return ds
+
+
+def _check_complete(ds: Dataset) -> None:
+    """The parser accepts a file cut short; these checks catch what it lets through."""
+    last = ds.get_item(list(ds.keys())[-1]) if len(ds) else None
+    if isinstance(last, RawDataElement) and last.length != 0xFFFFFFFF:
+        if len(last.value or b"") < last.length:
+            raise _Refusal("rejected", "truncated file: last element shorter than its length")
+    if "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        _check_pixel_length(ds)
+        return
+    if "Rows" in ds and "Columns" in ds:
+        raise _Refusal("rejected", "truncated file: image attributes present, no PixelData")
+    if str(ds.SOPClassUID) in IMAGE_SOP_CLASSES:
+        raise _Refusal("rejected", "truncated file: image SOP class without PixelData")
 
 
 def _check_pixel_length(ds: Dataset) -> None:
     raw = ds.get_item(0x7FE00010)
     if raw is None:
-        has_float_pixels = "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
-        if "Rows" in ds and "Columns" in ds and not has_float_pixels:
-            # Image attributes without pixels: the parser stopped early (truncated file).
-            raise _Refusal("rejected", "truncated file: image attributes present, no PixelData")
         return
     if ds.file_meta.TransferSyntaxUID.is_compressed:
         return

@@ -258,9 +258,16 @@ def test_uids_consistent_across_a_study_and_deterministic_per_secret() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "693_J2KI.dcm", "MR_small_jpeg_ls_lossless.dcm",
-     "MR_small_bigendian.dcm", "MR_small_implicit.dcm", "image_dfl.dcm"],
-)  # fmt: skip
+    [
+        "MR_small_RLE.dcm",
+        "MR_small_jp2klossless.dcm",
+        "693_J2KI.dcm",
+        "MR_small_jpeg_ls_lossless.dcm",
+        "MR_small_bigendian.dcm",
+        "MR_small_implicit.dcm",
+        "image_dfl.dcm",
+    ],
+)
 def test_compressed_and_other_syntaxes_pass_through_unchanged_pixels(
     name: str, keys: PseudonymKeys
 ) -> None:

@@ -89,16 +89,19 @@ def _parse(data: bytes) -> Dataset:
 def _check_complete(ds: Dataset) -> None:
     """The parser accepts a file cut short; these checks catch what it lets through."""
     last = ds.get_item(list(ds.keys())[-1]) if len(ds) else None
-    if isinstance(last, RawDataElement) and last.length != 0xFFFFFFFF:
-        if len(last.value or b"") < last.length:
-            raise _Refusal("rejected", "truncated file: last element shorter than its length")
+    if (
+        isinstance(last, RawDataElement)
+        and last.length != 0xFFFFFFFF
+        and len(last.value or b"") < last.length
+    ):
+        raise _Refusal("rejected", "truncated file: last element shorter than its length")
     if "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
         _check_pixel_length(ds)
         return
     if "Rows" in ds and "Columns" in ds:
         raise _Refusal("rejected", "truncated file: image attributes present, no PixelData")
     if str(ds.SOPClassUID) in IMAGE_SOP_CLASSES:
-        raise _Refusal("rejected", "truncated file: image SOP class without PixelData")
+        raise _Refusal("rejected", "incomplete instance: image SOP class without PixelData")
 
 
 def _check_pixel_length(ds: Dataset) -> None:

@@ -17,12 +17,18 @@ CITIES = (("Springfield", "62704"), ("Riverton", "82501"), ("Fairview", "07022")
 
 
 def sample_dicom_files(limit: int | None = None) -> list[Path]:
-    """Real DICOM files shipped by pydicom and pydicom-data, smallest first."""
-    from pydicom.data import get_testdata_files
+    """Real DICOM files shipped by pydicom and pydicom-data, smallest first.
 
-    files = sorted(
-        {Path(p) for p in get_testdata_files("*.dcm")}, key=lambda path: path.stat().st_size
-    )
+    Globbed from the installed folders: pydicom's own `get_testdata_files` would try
+    to download missing files, and this machine has no network for it.
+    """
+    import pydicom.data
+    from pydicom.data.data_manager import external_data_sources
+
+    roots = [Path(pydicom.data.__file__).parent / "test_files"]
+    roots += [Path(source.data_path) for source in external_data_sources().values()]
+    found = {path for root in roots for path in root.rglob("*.dcm") if path.is_file()}
+    files = sorted(found, key=lambda path: (path.stat().st_size, path.name))
     return files[:limit] if limit else files
 
 

@@ -145,7 +145,11 @@ def envelope(
     event_id: uuid.UUID | None = None,
 ) -> EventEnvelope[PayloadT]:
     """Wrap a payload; pass `event_id` (from `deterministic_id`) to make retries idempotent."""
-    return EventEnvelope[type(payload)](  # type: ignore[misc]
+    # Parametrise by the payload's own class: pydantic serialises a field by its
+    # declared type, so an unparametrised envelope would drop the payload's fields.
+    generic: Any = EventEnvelope
+    typed: Any = generic[type(payload)]
+    return typed(
         event_id=event_id or uuid.uuid4(),
         event_type=event_type,
         occurred_at=datetime.now(UTC),

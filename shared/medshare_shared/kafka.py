@@ -78,11 +78,11 @@ async def publish_event(
     service: str,
 ) -> None:
     """Publish and wait for the broker's acknowledgement (acks=all)."""
+    # A pydantic model goes out as JSON with content-type application/json.
     await broker.publish(
-        event.model_dump_json(),
+        event,
         topic=topic,
         key=key.encode(),
         headers={"traceparent": traceparent(event.trace_id), "event-type": event.event_type},
-        content_type="application/json",
     )
     EVENTS_PRODUCED.labels(service, topic).inc()

@@ -112,8 +112,9 @@ def summarise(listing: dict[str, object], counts: dict[str, int], urls: dict[str
         table.add_column(column)
     tally: dict[tuple[str, str], int] = {}
     for item in items:
-        release = item.get("release") or {}
-        key = (str(item.get("kind")), str(release.get("state")))  # type: ignore[union-attr]
+        release = item.get("release")
+        state = release.get("state") if isinstance(release, dict) else None
+        key = (str(item.get("kind")), str(state))
         tally[key] = tally.get(key, 0) + 1
     for (kind, state), count in sorted(tally.items()):
         table.add_row(kind, state, str(count))

@@ -31,7 +31,6 @@ from pydicom.uid import (
     RLELossless,
 )
 from pynetdicom import AE, AllStoragePresentationContexts, evt
-from pynetdicom.sop_class import Verification
 from pynetdicom.transport import ThreadedAssociationServer
 
 from medshare_ingest.submissions import PublishFailed, Submission, SubmissionDesk
@@ -59,6 +58,7 @@ TRANSFER_SYNTAXES = [
     RLELossless,
 ]
 ACCEPT_TIMEOUT_S = 60.0
+VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
 
 
 class StoreSCP:
@@ -78,8 +78,9 @@ class StoreSCP:
     def start(self, host: str, port: int) -> None:
         ae = AE(ae_title=self.ae_title)
         for context in AllStoragePresentationContexts:
-            ae.add_supported_context(context.abstract_syntax, TRANSFER_SYNTAXES)
-        ae.add_supported_context(Verification)
+            if context.abstract_syntax is not None:
+                ae.add_supported_context(context.abstract_syntax, TRANSFER_SYNTAXES)
+        ae.add_supported_context(VERIFICATION_SOP_CLASS)
         ae.require_called_aet = True
         self.server = ae.start_server(
             (host, port),

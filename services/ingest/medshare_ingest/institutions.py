@@ -41,13 +41,15 @@ class InstitutionDirectory:
             if not institution:
                 raise HTTPException(401, detail="X-Institution header required")
             return _checked_name(institution)
-        key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization"))
+        key: str | None = request.headers.get("x-api-key") or _bearer(
+            request.headers.get("authorization")
+        )
         if not key:
             raise HTTPException(401, detail="API key required (X-API-Key or Bearer)")
-        institution = self.institution_for_key(key)
-        if institution is None:
+        known = self.institution_for_key(key)
+        if known is None:
             raise HTTPException(403, detail="unknown API key")
-        return institution
+        return known
 
 
 def _bearer(header: str | None) -> str | None:

@@ -1,0 +1,1 @@
+"""medshare_infra."""

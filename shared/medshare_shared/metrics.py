@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter("medshare_events_consumed_total", "Events consumed", ["service", "topic"])
 EVENTS_PRODUCED = Counter("medshare_events_produced_total", "Events produced", ["service", "topic"])
@@ -14,4 +14,29 @@ PROCESSING_SECONDS = Histogram(
     "Time to handle one event",
     ["service", "topic"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS_RETRIED = Counter(
+    "medshare_events_retried_total", "Handling attempts that will be retried", ["service", "topic"]
+)
+CONSUMER_LAG = Gauge(
+    "medshare_consumer_lag",
+    "Records in the topic not yet committed by the service's consumer group",
+    ["service", "topic"],
+)
+BATCH_SIZE = Histogram(
+    "medshare_batch_size",
+    "Records per micro-batch",
+    ["service"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+DEID_ACTIONS = Counter(
+    "medshare_deid_actions_total", "De-identification actions applied, by action type", ["action"]
+)
+QUARANTINED = Counter(
+    "medshare_quarantined_total", "Records quarantined, by reason category", ["reason"]
+)
+INGEST_SUBMISSIONS = Counter(
+    "medshare_ingest_submissions_total",
+    "Submissions by door (http, stow, dimse, kafka) and outcome",
+    ["door", "outcome"],
 )

@@ -6,6 +6,7 @@ stops it cleanly on shutdown, so SIGTERM leaves the consumer group in order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -29,16 +30,23 @@ def create_service_app(
     startup: Sequence[Hook] = (),
     shutdown: Sequence[Hook] = (),
     routers: Sequence[APIRouter] = (),
+    background: Sequence[Hook] = (),
 ) -> FastAPI:
+    """`background` tasks (lag watchers, model refreshers) run until shutdown."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for hook in startup:
             await hook()
         await broker.start()
+        tasks = [asyncio.create_task(task()) for task in background]
         log.info("service started", extra={"title": title})
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await broker.stop()
             for hook in shutdown:
                 await hook()

@@ -39,7 +39,7 @@ def create_service_app(
         for hook in startup:
             await hook()
         await broker.start()
-        tasks = [asyncio.create_task(task()) for task in background]
+        tasks = [asyncio.ensure_future(task()) for task in background]
         log.info("service started", extra={"title": title})
         try:
             yield

@@ -15,9 +15,13 @@ MEDSHARE := $(VENV)/bin/medshare
 PACKAGES := -e shared -e infra/local -e services/ingest -e services/anonymizer -e services/inference -e services/catalog
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint infra-up infra-down infra-status clean
+.PHONY: install system-packages demo test lint infra-up infra-down infra-status clean
 
-install: $(STAMP)
+install: $(STAMP) system-packages
+
+# Debian peers the tests drive for real (dcmtk's storescu, headless Chromium).
+system-packages:
+	@infra/local/system-packages.sh
 
 $(UV):
 	$(PYTHON) -m venv $(BOOTSTRAP)

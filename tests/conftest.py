@@ -26,7 +26,7 @@ def unique(prefix: str) -> str:
 def stack(request: pytest.FixtureRequest) -> Iterator[object]:
     from medshare_infra.stack import LocalStack
 
-    local = LocalStack.for_profile("test")
+    local = LocalStack.for_profile(os.environ.get("MEDSHARE_STACK_PROFILE", "test"))
     started = local.up()
     endpoints = local.endpoints
     reporter = request.config.pluginmanager.getplugin("terminalreporter")

@@ -42,9 +42,21 @@ PROFILES: dict[str, Ports] = {
         seaweed_admin=23666,
         mongo=27027,
     ),
+    # Its own servers for developing fault tests (they restart servers) while other
+    # test sessions use the "test" ones: MEDSHARE_STACK_PROFILE=fault make test.
+    "fault": Ports(
+        kafka=29192,
+        kafka_controller=29193,
+        s3=28533,
+        seaweed_master=29533,
+        seaweed_volume=29540,
+        seaweed_filer=28788,
+        seaweed_admin=23866,
+        mongo=27037,
+    ),
 }
 PROFILES["demo"] = PROFILES["dev"]
-WIPED_ON_START = {"test"}
+WIPED_ON_START = {"test", "fault"}
 START_TIMEOUT_S = {"kafka": 120.0, "seaweedfs": 90.0, "mongo": 60.0}
 
 

@@ -50,7 +50,7 @@ PROFILES: dict[str, Ports] = {
         s3=28533,
         seaweed_master=29533,
         seaweed_volume=29540,
-        seaweed_filer=28788,
+        seaweed_filer=28688,
         seaweed_admin=23866,
         mongo=27037,
     ),

@@ -15,10 +15,10 @@ from pydantic import ValidationError
 
 from medshare_anonymizer.case_report_deid import deidentify_case_report
 from medshare_anonymizer.dicom_deid import deidentify_dicom
-from medshare_anonymizer.fhir import FhirValidationError, bundle_to_case_report
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_shared.case_report import CaseReport
 from medshare_shared.events import RecordKind
+from medshare_shared.fhir import FhirValidationError, bundle_to_case_report
 
 DICOM_PROFILE = "DICOM PS3.15 E.1-1 Basic Application Level Confidentiality Profile (2024)"
 CASE_REPORT_PROFILE = "HIPAA Safe Harbor 45 CFR 164.514(b)(2)"

@@ -29,3 +29,12 @@ def serve(port: int | None) -> None:
 @click.group()
 def cli() -> None:
     """De-identify files on disk with the same engine the service uses."""
+
+
+def _register_case_report_commands() -> None:
+    from medshare_anonymizer.notes_eval import evaluate_notes
+
+    cli.add_command(evaluate_notes)
+
+
+_register_case_report_commands()

@@ -31,60 +31,42 @@ _PRIORITY = {label: rank for rank, label in enumerate(
      "ID", "LOCATION", "NAME"))}  # fmt: skip
 PLACEHOLDER = re.compile(r"\[(?:" + "|".join(LABELS) + r")\]")
 
-_NAME_WORD = r"(?:(?:O'|Mc|Mac|D')?[A-Z][a-z]+(?:[-'’][A-Za-z]?[a-z]+)*|[A-Z]\.)"
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_LOWER = "a-zß-öø-ÿ"
+# A capitalised word (O'Brien, McDonald, Vasquez-Hollis, Villaseñor, Smith's) or an initial.
+_NAME_WORD = (
+    rf"(?:(?:O'|Mc|Mac|D')?[{_UPPER}][{_LOWER}]+(?:[-'’][{_UPPER}{_LOWER}]?[{_LOWER}]+)*"
+    rf"(?![{_UPPER}{_LOWER}\d]|-\d)|[{_UPPER}]\.)"
+)
 _PARTICLE = r"(?:van|von|der|den|de|del|della|la|le|da|di|du|dos|bin|binti|al|el|ben|ter)"
-_NAME_RUN = re.compile(rf"{_NAME_WORD}(?:(?: {_PARTICLE})* {_NAME_WORD})*")
+# Not after "/" or "-": "mmol/L." and "AC-T." end in capitals that are not initials.
+_NAME_RUN = re.compile(rf"(?<![\w/-]){_NAME_WORD}(?:(?: {_PARTICLE})* {_NAME_WORD})*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*|^\s*[-*•]\s+|\n\s*[-*•]\s+|\d\.\s+)$")
 # Words that follow a person's name at the start of a sentence ("Okonkwo reports...").
 _PERSON_FOLLOWERS = frozenset(
-    [
-        "is",
-        "was",
-        "has",
-        "had",
-        "reports",
-        "reported",
-        "states",
-        "stated",
-        "denies",
-        "denied",
-        "presents",
-        "presented",
-        "returns",
-        "returned",
-        "agrees",
-        "agreed",
-        "declined",
-        "notes",
-        "noted",
-        "complains",
-        "complained",
-        "endorses",
-        "endorsed",
-        "underwent",
-        "tolerated",
-        "tolerates",
-        "feels",
-        "felt",
-        "says",
-        "said",
-        "will",
-        "would",
-        "called",
-        "asked",
-        "arrived",
-        "came",
-        "lives",
-        "lived",
-        "works",
-        "worked",
-        "prefers",
-        "wishes",
-        "wants",
-        "understands",
-        "understood",
-    ]
+    _words(
+        "is was has had reports reported states stated denies denied presents presented "
+        "returns returned agrees agreed declined notes noted complains complained endorses "
+        "endorsed underwent tolerated tolerates feels felt says said will would called asked "
+        "arrived came lives lived works worked prefers wishes wants understands understood "
+        "brought took missed needs needed continues remains completed began started stopped "
+        "requested asks expresses verbalizes drove walks uses takes got gets lost gained saw"
+    )
 )
+# Endings of English words, rare at the end of a name: a capitalised unknown word at a
+# sentence start without one of these is taken for a name.
+_WORD_ENDINGS = (
+    "tion", "sion", "ment", "ness", "ity", "ing", "ed", "ogy", "gram", "graphy", "scopy", "ectomy",
+    "otomy", "itis", "osis", "emia", "al", "ive", "ous", "ary", "ory", "ic", "ly", "able", "ible",
+    "ful", "less", "ance", "ence", "ism", "ist", "ize", "ise", "ure", "age", "ent", "ant", "est",
+    "ate", "ide", "ine", "one", "ol", "ase", "cal", "ics", "ia",
+)  # fmt: skip
+_INITIAL = re.compile(r"[A-ZÀ-ÖØ-Þ]\.")
 _TITLES = frozenset(
     [
         "dr",
@@ -150,12 +132,19 @@ def _shaped(text: str) -> Iterator[PhiSpan]:
     yield from _spans(p.AGE_OVER_89, text, "AGE")
 
 
+_FACILITY_WORDS = _words(
+    "university saint st mount mt general memorial community regional children's county "
+    "medical health veterans"
+)
+
+
 def _facilities(text: str) -> Iterator[PhiSpan]:
     """Facility names, without leading common words ("The", "Seen at")."""
     common = p.common_words()
     for match in p.FACILITY.finditer(text):
         start, words = match.start(), match.group().split(" ")
-        while len(words) > 2 and words[0].lower().rstrip(".") in common:
+        # Drop a sentence's first words ("Transferred St. Agatha..."), not the name's own.
+        while len(words) > 2 and words[0].lower().rstrip(".") in common - _FACILITY_WORDS:
             start += len(words[0]) + 1
             words = words[1:]
         named = [w for w in words if w.lower().strip(".'s") not in common]
@@ -180,19 +169,40 @@ def _names(text: str) -> Iterator[PhiSpan]:
     yield from _spans(p.TITLE, text, "NAME")
     yield from _spans(p.CREDENTIAL, text, "NAME")
     yield from _spans(p.LABELLED_NAME, text, "NAME")
-    first, last, common = p.first_names(), p.last_names(), p.common_words()
+    first, last, common, english = (
+        p.first_names(),
+        p.last_names(),
+        p.common_words(),
+        p.english_words(),
+    )
+
+    def ordinary(bare: str) -> bool:
+        # An English word is ordinary unless the name lexicon knows it ("Baker", "Rose");
+        # so is a compound of ordinary words ("Fine-needle").
+        if bare in common or (bare in english and bare not in first and bare not in last):
+            return True
+        parts = bare.split("-")
+        return len(parts) > 1 and all(part in common or part in english for part in parts)
+
     for run in _NAME_RUN.finditer(text):
         tokens = [(m.start() + run.start(), m.group()) for m in re.finditer(r"\S+", run.group())]
         segment: list[tuple[int, str]] = []
         for index, (start, word) in enumerate([*tokens, (-1, "")]):
             bare = _bare(word)
+            next_bare = _bare(tokens[index + 1][1]) if index + 1 < len(tokens) else ""
+            next_is_name = bool(next_bare) and not ordinary(next_bare)
             known_name = bare in first or bare in last
-            next_is_name = index + 1 < len(tokens) and _bare(tokens[index + 1][1]) not in common
-            # A common word joins a name only as a lexicon name next to another name word.
+            # Ordinary words join a name only next to a word that is not ordinary
+            # ("Mele Okonkwo"); curated clinical words only as lexicon names ("Grace Wood").
             keep = (
                 bool(word)
                 and bare not in _TITLES
-                and (bare not in common or (known_name and (bool(segment) or next_is_name)))
+                and (
+                    _INITIAL.fullmatch(word) is not None
+                    or not ordinary(bare)
+                    or (bare not in common and (bool(segment) or next_is_name))
+                    or (known_name and (bool(segment) or next_is_name))
+                )
             )
             if keep:
                 segment.append((start, word))
@@ -205,22 +215,26 @@ def _names(text: str) -> Iterator[PhiSpan]:
 def _judge_segment(
     text: str, segment: list[tuple[int, str]], first: frozenset[str], last: frozenset[str]
 ) -> Iterator[PhiSpan]:
-    words = [word for _, word in segment if not re.fullmatch(r"[A-Z]\.", word)]
+    words = [word for _, word in segment if not _INITIAL.fullmatch(word)]
     if not words:
         return
     start = segment[0][0]
     end = segment[-1][0] + len(segment[-1][1])
-    if len(segment) >= 2 or any(_bare(w) in first or _bare(w) in last for w in words):
+    lexicon = any(_bare(w) in first or _bare(w) in last for w in words)
+    if len(words) >= 2 or len(segment) > len(words) or lexicon:
         yield PhiSpan(start, end, "NAME")
         return
     word = words[0]
     # At a sentence start a capitalised word is a name only with more evidence: a
-    # possessive, a verb people take ("Okonkwo reports"), or "Okonkwo, Thandiwe".
+    # possessive, a verb people take ("Okonkwo reports"), "Okonkwo, Thandiwe", a
+    # relative clause ("Okonkwo, who..."), or no ending of an English word.
+    after = text[end : end + 40]
     if (
         not _is_sentence_start(text, start)
         or word.endswith(("'s", "’s"))
         or _next_word(text, end) in _PERSON_FOLLOWERS
-        or re.match(rf",\s*{_NAME_WORD}", text[end:])
+        or re.match(rf",\s*(?:{_NAME_WORD}|who\b|whose\b|whom\b)", after)
+        or not (_bare(word).endswith(_WORD_ENDINGS) or len(word) <= 2)  # "Hb", "Na"
     ):
         yield PhiSpan(start, end, "NAME")
 

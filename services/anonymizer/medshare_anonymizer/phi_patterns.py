@@ -61,9 +61,10 @@ URL = re.compile(
     r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|health|info|us)(?:/[^\s<>\"]*)?\b"
 )
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-IPV4 = re.compile(rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\d.]|\.\d)")
-IPV6 = re.compile(
-    r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?:[0-9A-Fa-f:]*)"
+IPV4 = re.compile(rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\d|\.\d)")
+_HEX = r"[0-9A-Fa-f]{1,4}"
+IPV6 = re.compile(  # full form, or compressed with "::"
+    rf"(?<![0-9A-Fa-f:])(?:(?:{_HEX}:){{7}}{_HEX}|(?:{_HEX}:){{1,6}}(?::{_HEX}){{1,6}}|::{_HEX}(?::{_HEX}){{0,6}})"
     r"(?![0-9A-Fa-f:])"
 )
 SSN = re.compile(
@@ -221,6 +222,12 @@ def common_words() -> frozenset[str]:
     return frozenset(
         word.lower() for line in _data_lines("common_words.txt") for word in line.split()
     )
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """Lowercase English words (SCOWL): a capitalised one is usually a sentence start."""
+    return frozenset(_data_lines("english_words.txt"))
 
 
 @cache

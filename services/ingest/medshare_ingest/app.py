@@ -1,36 +1,83 @@
-"""Ingest wiring: HTTP doors, the Kafka door, the raw-zone bucket."""
+"""Ingest wiring: HTTP doors, the C-STORE SCP, the Kafka door, the raw-zone bucket."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
 
 from medshare_ingest.dimse import StoreSCP
-from medshare_ingest.handlers import SubmittedHandler
+from medshare_ingest.handlers import SubmittedHandler, raw_body
 from medshare_ingest.institutions import InstitutionDirectory
-from medshare_ingest.routes import ingest_router
+from medshare_ingest.routes import http_error_as_json, ingest_router
 from medshare_ingest.settings import IngestSettings
 from medshare_ingest.submissions import SubmissionDesk
+from medshare_ingest.validation import quiet_dicom_libraries
+from medshare_shared.events import IngestedEvent, RejectedEvent
 from medshare_shared.kafka import ensure_topics, make_broker
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.service import broker_check, create_service_app
+from medshare_shared.topics import INGESTED, REJECTED, SUBMITTED, Topics
+
+SUBMITTED_DESCRIPTION = (
+    SUBMITTED.description
+    + " Two forms: (1) the value is a JSON EventEnvelope[RecordSubmitted] with the bytes in "
+    "payload.data_base64; (2) the value is the record's bytes as they are, with the headers "
+    "medshare-institution, medshare-submission-id and content-type (application/dicom, "
+    "application/json or application/fhir+json). Refusals go to records.rejected with the "
+    "reason; the offset is committed only once a record is accepted or refused."
+)
+
+
+def declare_kafka_door(broker: KafkaBroker, topics: Topics, handler: SubmittedHandler,
+                       group_id: str, session_timeout_ms: int) -> None:  # fmt: skip
+    """The consumer of records.submitted and the topics ingest writes (also the AsyncAPI doc)."""
+    broker.subscriber(
+        topics.submitted,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        session_timeout_ms=session_timeout_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,
+        title=f"{topics.submitted}:Submit",
+        description=SUBMITTED_DESCRIPTION,
+    )(handler.on_submitted)
+    broker.publisher(
+        topics.ingested,
+        title=f"{topics.ingested}:Ingested",
+        description=INGESTED.description + " Keyed by record_id.",
+        schema=IngestedEvent,
+    )
+    broker.publisher(
+        topics.rejected,
+        title=f"{topics.rejected}:Rejected",
+        description=REJECTED.description
+        + " Ingest's refusals of records.submitted messages carry stage=ingest, the "
+        "submission id and the source partition/offset.",
+        schema=RejectedEvent,
+    )
 
 
 def create_app(settings: IngestSettings) -> FastAPI:
+    quiet_dicom_libraries()
     broker = make_broker(settings, client_id="medshare-ingest")
     store = ObjectStore.from_settings(settings)
     topics = settings.topics
-    desk = SubmissionDesk(store, broker, topics, settings.raw_bucket)
-    handler = SubmittedHandler(desk, broker, topics)
-    broker.subscriber(
-        topics.submitted,
-        group_id=settings.consumer_group,
-        auto_offset_reset="earliest",
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )(handler.on_submitted)
+    limits = settings.limits
+    desk = SubmissionDesk(
+        store,
+        broker,
+        topics,
+        settings.raw_bucket,
+        publish_timeout_s=settings.ingest_publish_timeout_s,
+        store_timeout_s=settings.ingest_store_timeout_s,
+    )
+    handler = SubmittedHandler(desk, broker, topics, limits, settings.ingest_publish_timeout_s)
+    declare_kafka_door(
+        broker, topics, handler, settings.consumer_group, settings.consumer_session_timeout_ms
+    )
 
     scp: list[StoreSCP] = []
 
@@ -43,6 +90,11 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 asyncio.get_running_loop(),
                 settings.dimse_ae_title,
                 settings.dimse_allowed_aes,
+                limits,
+                # a store, a publish and the marker, each bounded, plus slack
+                accept_timeout_s=settings.ingest_publish_timeout_s
+                + 2 * settings.ingest_store_timeout_s
+                + 5,
             )
             server.start(settings.http_host, settings.dimse_port)
             scp.append(server)
@@ -51,7 +103,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         for server in scp:
             await asyncio.to_thread(server.stop)
 
-    return create_service_app(
+    app = create_service_app(
         title="medshare ingest",
         broker=broker,
         checks={"kafka": broker_check(broker), "object_store": store.ping},
@@ -61,8 +113,12 @@ def create_app(settings: IngestSettings) -> FastAPI:
             ingest_router(
                 desk,
                 InstitutionDirectory.from_file(settings.ingest_api_keys_file),
-                settings.max_object_bytes,
-                settings.max_instances_per_request,
+                limits,
+                settings.ingest_retry_after_s,
             )
         ],
     )
+    app.add_exception_handler(HTTPException, http_error_as_json)
+    app.state.broker = broker
+    app.state.desk = desk
+    return app

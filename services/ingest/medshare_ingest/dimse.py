@@ -1,63 +1,48 @@
 """The DICOM door for PACS: a C-STORE SCP (pynetdicom).
 
-A PACS pushes instances with C-STORE; each calling AE title must be on the
-allow-list, which also names the institution it sends for. Every instance goes
-through the same `SubmissionDesk` as HTTP, and the C-STORE answer is success only
-once the record is accepted (stored and announced), so the PACS retries otherwise.
+A PACS pushes instances with C-STORE. The calling AE title must be on the
+allow-list, which also names the institution it sends for: other callers are
+refused at association time. Only the accepted SOP classes and transfer syntaxes
+are offered in negotiation. Every instance goes through the same `SubmissionDesk`
+as HTTP, and the C-STORE answer is success only once the record is accepted
+(stored and announced); otherwise it is a failure status, so the PACS retries.
 
 pynetdicom runs associations in threads; the desk is async, so each instance is
-handed to the service's event loop and the thread waits for the outcome.
+handed to the service's event loop and the thread waits (bounded) for the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import Mapping
 
-from pydicom.filewriter import dcmwrite
-from pydicom.uid import (
-    JPEG2000,
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    JPEG2000Lossless,
-    JPEGBaseline8Bit,
-    JPEGExtended12Bit,
-    JPEGLosslessSV1,
-    JPEGLSLossless,
-    RLELossless,
-)
-from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pydicom.dataset import Dataset
+from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
-from medshare_ingest.submissions import PublishFailed, Submission, SubmissionDesk
-from medshare_ingest.validation import InvalidSubmission, validate_dicom
+from medshare_ingest.limits import IngestLimits, InvalidSubmission, RefusalKind
+from medshare_ingest.submissions import NotAccepted, Submission, SubmissionDesk
+from medshare_ingest.validation import validate_dicom
+from medshare_shared.metrics import INGEST_SUBMISSIONS
 
 log = logging.getLogger(__name__)
 
-# C-STORE status codes (PS3.4 Annex B).
+# C-STORE status codes (PS3.4 Annex B, PS3.7 Annex C).
 SUCCESS = 0x0000
-REFUSED_OUT_OF_RESOURCES = 0xA700
-ERROR_CANNOT_UNDERSTAND = 0xC000
 REFUSED_NOT_AUTHORIZED = 0x0124
-
-TRANSFER_SYNTAXES = [
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
-    JPEGBaseline8Bit,
-    JPEGExtended12Bit,
-    JPEGLosslessSV1,
-    JPEGLSLossless,
-    JPEG2000Lossless,
-    JPEG2000,
-    RLELossless,
-]
-ACCEPT_TIMEOUT_S = 60.0
+REFUSED_SOP_CLASS_NOT_SUPPORTED = 0x0122
+REFUSED_OUT_OF_RESOURCES = 0xA700
+ERROR_DATA_SET_MISMATCH = 0xA900
+ERROR_CANNOT_UNDERSTAND = 0xC000
+ERROR_TOO_LARGE = 0xC001  # a "cannot understand" code: the PACS must not retry as is
+STATUS_FOR_REFUSAL: dict[RefusalKind, int] = {
+    "too_large": ERROR_TOO_LARGE,
+    "unsupported": ERROR_CANNOT_UNDERSTAND,
+    "unsupported_sop_class": REFUSED_SOP_CLASS_NOT_SUPPORTED,
+    "unsupported_transfer_syntax": ERROR_CANNOT_UNDERSTAND,
+    "invalid": ERROR_CANNOT_UNDERSTAND,
+}
 VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
 
 
@@ -68,26 +53,41 @@ class StoreSCP:
         loop: asyncio.AbstractEventLoop,
         ae_title: str,
         allowed: Mapping[str, str],
+        limits: IngestLimits | None = None,
+        accept_timeout_s: float = 75.0,
     ):
         self.desk = desk
         self.loop = loop
         self.ae_title = ae_title
         self.allowed = {title.strip(): institution for title, institution in allowed.items()}
+        self.limits = limits or IngestLimits()
+        self.accept_timeout_s = accept_timeout_s
         self.server: ThreadedAssociationServer | None = None
 
-    def start(self, host: str, port: int) -> None:
+    def start(self, host: str, port: int) -> int:
+        """Listen on host:port (port 0: any free port); returns the port."""
         ae = AE(ae_title=self.ae_title)
-        for context in AllStoragePresentationContexts:
-            if context.abstract_syntax is not None:
-                ae.add_supported_context(context.abstract_syntax, TRANSFER_SYNTAXES)
+        syntaxes = sorted(self.limits.transfer_syntaxes)
+        for sop_class in sorted(self.limits.accepted_sop_classes):
+            ae.add_supported_context(sop_class, syntaxes)
         ae.add_supported_context(VERIFICATION_SOP_CLASS)
         ae.require_called_aet = True
-        self.server = ae.start_server(
+        if not self.allowed:
+            raise ValueError("the C-STORE SCP needs an allow-list of calling AE titles")
+        # Callers not on the allow-list are rejected at association (pynetdicom treats an
+        # empty list as "anyone", hence the check above); on_store checks again.
+        ae.require_calling_aet = sorted(self.allowed)
+        ae.maximum_associations = 64
+        server = ae.start_server(
             (host, port),
             block=False,
             evt_handlers=[(evt.EVT_C_STORE, self.on_store), (evt.EVT_C_ECHO, self.on_echo)],
         )
-        log.info("C-STORE SCP listening", extra={"port": port, "ae_title": self.ae_title})
+        assert server is not None  # block=False returns the running server
+        self.server = server
+        bound: int = server.server_address[1]
+        log.info("C-STORE SCP listening", extra={"port": bound, "ae_title": self.ae_title})
+        return bound
 
     def stop(self) -> None:
         if self.server is not None:
@@ -97,34 +97,41 @@ class StoreSCP:
     def on_echo(self, event: evt.Event) -> int:
         return SUCCESS
 
-    def on_store(self, event: evt.Event) -> int:
+    def on_store(self, event: evt.Event) -> Dataset:
         calling = event.assoc.requestor.ae_title.strip()
         institution = self.allowed.get(calling)
         if institution is None:
-            log.warning("C-STORE from an AE title not on the allow-list")
-            return REFUSED_NOT_AUTHORIZED
-        data = _part10_bytes(event)
+            INGEST_SUBMISSIONS.labels("dimse", "refused").inc()
+            return _status(REFUSED_NOT_AUTHORIZED, "calling AE title not on the allow-list")
+        data = event.encoded_dataset(include_meta=True)  # the bytes as sent, not re-encoded
         try:
-            validate_dicom(data)
+            facts = validate_dicom(data, self.limits)
         except InvalidSubmission as error:
+            INGEST_SUBMISSIONS.labels("dimse", "refused").inc()
             log.info("C-STORE refused", extra={"reason": str(error)})
-            return ERROR_CANNOT_UNDERSTAND
+            return _status(STATUS_FOR_REFUSAL[error.kind], str(error))
+        if facts.sop_class_uid != str(event.request.AffectedSOPClassUID):
+            INGEST_SUBMISSIONS.labels("dimse", "refused").inc()
+            return _status(ERROR_DATA_SET_MISMATCH, "SOP Class UID differs from the request's")
         future = asyncio.run_coroutine_threadsafe(
             self.desk.accept(Submission(institution, "dicom", "application/dicom", data)),
             self.loop,
         )
         try:
-            future.result(ACCEPT_TIMEOUT_S)
-        except (PublishFailed, TimeoutError, OSError) as error:
+            accepted = future.result(self.accept_timeout_s)
+        except (NotAccepted, TimeoutError) as error:
+            future.cancel()
+            INGEST_SUBMISSIONS.labels("dimse", "unavailable").inc()
             log.warning("C-STORE not accepted", extra={"error": type(error).__name__})
-            return REFUSED_OUT_OF_RESOURCES
-        return SUCCESS
+            return _status(REFUSED_OUT_OF_RESOURCES, "not stored: a dependency is unavailable")
+        INGEST_SUBMISSIONS.labels("dimse", "duplicate" if accepted.duplicate else "accepted").inc()
+        return _status(SUCCESS)
 
 
-def _part10_bytes(event: evt.Event) -> bytes:
-    """The received data set as a Part 10 file (preamble, file meta, data set)."""
-    dataset = event.dataset
-    dataset.file_meta = event.file_meta
-    buffer = io.BytesIO()
-    dcmwrite(buffer, dataset, enforce_file_format=True)
-    return buffer.getvalue()
+def _status(code: int, comment: str | None = None) -> Dataset:
+    """A C-STORE response status, with an ErrorComment (LO, 64 chars) saying why."""
+    status = Dataset()
+    status.Status = code
+    if comment:
+        status.ErrorComment = comment[:64]
+    return status

@@ -1,85 +1,134 @@
 """The Kafka door: institutions publish raw records to `records.submitted`.
 
-Ingest treats them exactly like HTTP submissions; what it refuses goes to
-`records.rejected` with the reason (never the content). The offset is committed
-only after the record is accepted or rejected, so nothing is lost in between.
+Ingest treats them exactly like HTTP submissions (same limits, same validation,
+same dedupe); what it refuses goes to `records.rejected` with the reason (never the
+content). The offset is committed only after the record is accepted or rejected:
+when the raw zone or the broker is unavailable the handler raises, the consumer
+seeks back and the record comes again, so nothing is lost in between.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import asyncio
 import logging
+from typing import Any
 
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
-from medshare_ingest.submissions import SERVICE, Submission, SubmissionDesk
-from medshare_ingest.validation import InvalidSubmission, validate_case_report, validate_dicom
-from medshare_shared.events import (
-    RecordRejected,
-    SubmittedEvent,
-    deterministic_id,
-    envelope,
-)
+from medshare_ingest.kafka_format import ReadMessage, UnreadableMessage, read_submitted
+from medshare_ingest.limits import IngestLimits, InvalidSubmission
+from medshare_ingest.submissions import SERVICE, NotAccepted, SubmissionDesk
+from medshare_ingest.validation import check_case_report, validate_dicom
+from medshare_shared.events import RecordRejected, deterministic_id, envelope
 from medshare_shared.kafka import publish_event
 from medshare_shared.log import current_trace_id
-from medshare_shared.metrics import EVENTS_CONSUMED
+from medshare_shared.metrics import EVENTS_CONSUMED, EVENTS_RETRIED, INGEST_SUBMISSIONS
 from medshare_shared.topics import Topics
 
 log = logging.getLogger(__name__)
 
+# Pause before a record is handed back after an outage, so the consumer does not spin.
+RETRY_PAUSE_S = 1.0
+
+
+async def raw_body(message: Any) -> bytes:
+    """FastStream decoder: keep the value as bytes; `read_submitted` knows both forms."""
+    body: bytes = message.body
+    return body
+
 
 class SubmittedHandler:
-    def __init__(self, desk: SubmissionDesk, broker: KafkaBroker, topics: Topics):
+    def __init__(
+        self,
+        desk: SubmissionDesk,
+        broker: KafkaBroker,
+        topics: Topics,
+        limits: IngestLimits | None = None,
+        publish_timeout_s: float = 10.0,
+    ):
         self.desk = desk
         self.broker = broker
         self.topics = topics
+        self.limits = limits or IngestLimits()
+        self.publish_timeout_s = publish_timeout_s
 
-    async def on_submitted(self, event: SubmittedEvent) -> None:
-        current_trace_id.set(event.trace_id)
+    async def on_submitted(self, body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert not isinstance(record, tuple)  # one record per call (not a batch subscriber)
         EVENTS_CONSUMED.labels(SERVICE, self.topics.submitted).inc()
-        payload = event.payload
+        source = (record.partition, record.offset)
         try:
-            data = base64.b64decode(payload.data_base64, validate=True)
-            if payload.kind == "dicom":
-                validate_dicom(data)
-            else:
-                validate_case_report(data)
-        except (binascii.Error, ValueError) as error:
-            reason = str(error) if isinstance(error, InvalidSubmission) else "data is not base64"
-            await self.reject(event, reason)
+            read = read_submitted(body, record.headers or [])
+        except UnreadableMessage as error:
+            await self.reject(str(error), error.institution, error.submission_id, source, None)
             return
-        await self.desk.accept(
-            Submission(
-                institution=payload.institution,
-                kind=payload.kind,
-                content_type=payload.content_type,
-                data=data,
-                submission_id=payload.submission_id,
-            ),
-            trace_id=event.trace_id,
-        )
+        current_trace_id.set(read.trace_id)
+        try:
+            await self.validate(read)
+        except InvalidSubmission as error:
+            submission = read.submission
+            await self.reject(
+                str(error), submission.institution, submission.submission_id, source, read
+            )
+            return
+        try:
+            accepted = await self.desk.accept(read.submission, trace_id=read.trace_id)
+        except NotAccepted as error:
+            # Not committed: the consumer seeks back and this record is handled again.
+            INGEST_SUBMISSIONS.labels("kafka", "unavailable").inc()
+            EVENTS_RETRIED.labels(SERVICE, self.topics.submitted).inc()
+            log.warning("submission not accepted yet, will retry", extra={"error": str(error)})
+            await asyncio.sleep(RETRY_PAUSE_S)
+            raise
+        INGEST_SUBMISSIONS.labels("kafka", "duplicate" if accepted.duplicate else "accepted").inc()
 
-    async def reject(self, event: SubmittedEvent, reason: str) -> None:
+    async def validate(self, read: ReadMessage) -> None:
+        submission = read.submission
+        if submission.kind == "dicom":
+            await asyncio.to_thread(validate_dicom, submission.data, self.limits)
+        else:
+            check_case_report(submission.data, submission.content_type, self.limits)
+
+    async def reject(
+        self,
+        reason: str,
+        institution: str | None,
+        submission_id: str | None,
+        source: tuple[int, int],
+        read: ReadMessage | None,
+    ) -> None:
+        partition, offset = source
         rejected = envelope(
             RecordRejected(
                 stage="ingest",
                 reason=reason,
-                institution=event.payload.institution,
-                submission_id=event.payload.submission_id,
+                institution=institution,
+                submission_id=submission_id,
                 source_topic=self.topics.submitted,
-                source_event_id=str(event.event_id),
+                source_partition=partition,
+                source_offset=offset,
+                source_event_id=read.event_id if read else None,
             ),
             event_type="records.rejected",
             producer=SERVICE,
-            trace_id=event.trace_id,
-            event_id=deterministic_id("records.rejected", str(event.event_id)),
+            trace_id=read.trace_id if read else None,
+            # One rejection per source record, however often it is redelivered.
+            event_id=deterministic_id(
+                "records.rejected", self.topics.submitted, str(partition), str(offset)
+            ),
         )
-        await publish_event(
-            self.broker,
-            self.topics.rejected,
-            rejected,
-            key=event.payload.submission_id,
-            service=SERVICE,
+        # Bounded like every publish; a timeout raises, so the record is not committed.
+        await asyncio.wait_for(
+            publish_event(
+                self.broker,
+                self.topics.rejected,
+                rejected,
+                key=submission_id or f"{partition}:{offset}",
+                service=SERVICE,
+            ),
+            self.publish_timeout_s,
         )
-        log.info("rejected submission", extra={"reason": reason})
+        INGEST_SUBMISSIONS.labels("kafka", "refused").inc()
+        log.info("rejected submission", extra={"reason": reason, "partition": partition,
+                                               "offset": offset})  # fmt: skip

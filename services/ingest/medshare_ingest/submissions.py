@@ -7,18 +7,33 @@ bytes from the same institution always map to one record. The order matters:
 3. write an acceptance marker; only now is the submission acknowledged.
 A retry after a failure at any step repeats the missing steps and ends with one
 record; a retry after success finds the marker and is answered "duplicate".
+
+Waiting is bounded: when the broker does not acknowledge within the publish
+timeout the caller is told "not accepted, retry". The producer is idempotent and
+keeps the event queued until the broker is back, so the announcement is not
+abandoned: it stays pending here, a retry of the same record joins it instead of
+publishing a second event, and once it lands the marker is written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from faststream.kafka import KafkaBroker
 
-from medshare_shared.events import RecordIngested, RecordKind, deterministic_id, envelope
+from medshare_shared.events import (
+    EventEnvelope,
+    RecordIngested,
+    RecordKind,
+    deterministic_id,
+    envelope,
+)
 from medshare_shared.kafka import publish_event
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.topics import Topics
@@ -26,6 +41,7 @@ from medshare_shared.topics import Topics
 log = logging.getLogger(__name__)
 
 SERVICE = "ingest"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,32 +60,87 @@ class Accepted:
     duplicate: bool
 
 
-class PublishFailed(RuntimeError):
-    """The broker did not acknowledge; the submission is not accepted (retry later)."""
+class NotAccepted(RuntimeError):
+    """A dependency is unavailable; nothing was acknowledged, the client should retry."""
+
+
+class PublishFailed(NotAccepted):
+    """The broker did not acknowledge in time; the submission is not accepted (retry later)."""
+
+
+class StoreUnavailable(NotAccepted):
+    """The raw zone could not be written or read in time."""
+
+
+async def _sha256(data: bytes) -> str:
+    if len(data) < 1024 * 1024:
+        return hashlib.sha256(data).hexdigest()
+    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())  # keep the loop free
 
 
 def record_id_for(institution: str, sha256: str) -> str:
     return hashlib.sha256(f"{institution}\x1f{sha256}".encode()).hexdigest()[:32]
 
 
+def raw_key_for(institution: str, record_id: str) -> str:
+    return f"records/{institution}/{record_id}"
+
+
 class SubmissionDesk:
-    def __init__(self, store: ObjectStore, broker: KafkaBroker, topics: Topics, raw_bucket: str):
+    def __init__(
+        self,
+        store: ObjectStore,
+        broker: KafkaBroker,
+        topics: Topics,
+        raw_bucket: str,
+        publish_timeout_s: float = 10.0,
+        store_timeout_s: float = 60.0,
+    ):
         self.store = store
         self.broker = broker
         self.topics = topics
         self.raw_bucket = raw_bucket
+        self.publish_timeout_s = publish_timeout_s
+        self.store_timeout_s = store_timeout_s
+        # record id -> its announcement (publish, then marker) still in progress
+        self.pending: dict[str, asyncio.Task[None]] = {}
 
     async def accept(self, submission: Submission, trace_id: str | None = None) -> Accepted:
-        sha256 = hashlib.sha256(submission.data).hexdigest()
+        sha256 = await _sha256(submission.data)
         record_id = record_id_for(submission.institution, sha256)
-        raw_key = f"records/{submission.institution}/{record_id}"
         marker_key = f"accepted/{record_id}"
-        if await self.store.exists(self.raw_bucket, marker_key):
+        if await self._stored(self.store.exists(self.raw_bucket, marker_key)):
             log.info("duplicate submission", extra={"record_id": record_id, "sha256": sha256})
             return Accepted(record_id, sha256, duplicate=True)
 
-        await self.store.put(self.raw_bucket, raw_key, submission.data, submission.content_type)
-        event = envelope(
+        task = self.pending.get(record_id)
+        joined = task is not None
+        if task is None:
+            raw_key = raw_key_for(submission.institution, record_id)
+            await self._stored(
+                self.store.put(self.raw_bucket, raw_key, submission.data, submission.content_type)
+            )
+            task = self.pending.get(record_id)  # another request may have started meanwhile
+            joined = task is not None
+            if task is None:
+                event = self._ingested_event(submission, record_id, sha256, raw_key, trace_id)
+                task = self._start_announcement(record_id, event, marker_key)
+        await self._await_announcement(record_id, task)
+        log.info(
+            "accepted",
+            extra={"record_id": record_id, "sha256": sha256, "size": len(submission.data)},
+        )
+        return Accepted(record_id, sha256, duplicate=joined)
+
+    def _ingested_event(
+        self,
+        submission: Submission,
+        record_id: str,
+        sha256: str,
+        raw_key: str,
+        trace_id: str | None,
+    ) -> EventEnvelope[RecordIngested]:
+        return envelope(
             RecordIngested(
                 record_id=record_id,
                 institution=submission.institution,
@@ -87,18 +158,46 @@ class SubmissionDesk:
             trace_id=trace_id,
             event_id=deterministic_id("records.ingested", record_id),
         )
-        try:
+
+    def _start_announcement(
+        self, record_id: str, event: EventEnvelope[RecordIngested], marker_key: str
+    ) -> asyncio.Task[None]:
+        async def announce() -> None:
             await publish_event(
                 self.broker, self.topics.ingested, event, key=record_id, service=SERVICE
             )
+            await self.store.put(self.raw_bucket, marker_key, record_id.encode(), "text/plain")
+            log.info("announced", extra={"record_id": record_id})
+
+        task = asyncio.create_task(announce(), name=f"announce-{record_id}")
+        self.pending[record_id] = task
+
+        def finished(done: asyncio.Task[None]) -> None:
+            if self.pending.get(record_id) is done:
+                del self.pending[record_id]
+            if not done.cancelled() and done.exception() is not None:
+                log.warning(
+                    "announcement failed",
+                    extra={"record_id": record_id, "error": type(done.exception()).__name__},
+                )
+
+        task.add_done_callback(finished)
+        return task
+
+    async def _await_announcement(self, record_id: str, task: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.publish_timeout_s)
+        except TimeoutError:
+            log.warning("broker did not acknowledge in time", extra={"record_id": record_id})
+            raise PublishFailed("event broker did not acknowledge in time") from None
         except Exception as error:
-            log.warning(
-                "publish failed", extra={"record_id": record_id, "error": type(error).__name__}
-            )
-            raise PublishFailed("event broker unavailable") from error
-        await self.store.put(self.raw_bucket, marker_key, record_id.encode(), "text/plain")
-        log.info(
-            "accepted",
-            extra={"record_id": record_id, "sha256": sha256, "size": len(submission.data)},
-        )
-        return Accepted(record_id, sha256, duplicate=False)
+            raise PublishFailed(f"event broker unavailable ({type(error).__name__})") from None
+
+    async def _stored(self, operation: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(operation, self.store_timeout_s)
+        except TimeoutError:
+            raise StoreUnavailable("raw zone did not answer in time") from None
+        except Exception as error:
+            log.warning("raw zone unavailable", extra={"error": type(error).__name__})
+            raise StoreUnavailable(f"raw zone unavailable ({type(error).__name__})") from None

@@ -1,21 +1,54 @@
 """Structured JSON logging with the trace id of the event being handled.
 
 Log hashes, sizes, ids and reasons; never values from a record. The trace id is
-carried in a context variable so every line written while handling one event has it.
+carried in a context variable so every line written while handling one event has
+it: consumers take it from the record's W3C `traceparent` header, publishers set it
+from the event they send, so one record's lines join up across the four services.
+Errors are logged as `describe_error` says: a library's message may quote the input,
+so only its type is kept.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 current_trace_id: ContextVar[str | None] = ContextVar("current_trace_id", default=None)
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,40}")
+
+
+def _location(parts: tuple[int | str, ...]) -> str:
+    # A dict key in a location comes from the input: keep only names shaped like ours.
+    return ".".join(
+        str(part) if isinstance(part, int) or _FIELD_NAME.fullmatch(part) else "?" for part in parts
+    )
+
+
+def describe_error(error: BaseException) -> str:
+    """A reason safe to log or publish: it names the problem, never a value from a record.
+
+    medshare's own exceptions follow that rule, so their message is kept; validation
+    errors are reduced to field locations and error types; a library's message may
+    quote the input (pydicom, pydantic, json do), so only its type is given.
+    """
+    if isinstance(error, ValidationError):
+        fields = sorted({f"{_location(e['loc'])} ({e['type']})" for e in error.errors()})
+        return f"invalid event: {'; '.join(fields[:5])}"
+    module = type(error).__module__ or ""
+    if module.startswith("medshare_"):
+        return f"{type(error).__name__}: {error}"[:500]
+    return type(error).__name__
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,10 +70,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 line[key] = value
-        if record.exc_info:
-            # Type and message only: a traceback's locals could echo record content.
-            exc_type, exc, _ = record.exc_info
-            line["error"] = f"{exc_type.__name__ if exc_type else 'Error'}: {exc}"
+        if record.exc_info and record.exc_info[1] is not None:
+            # No traceback: its frames could echo record content.
+            line["error"] = describe_error(record.exc_info[1])
         return json.dumps(line, default=str)
 
 

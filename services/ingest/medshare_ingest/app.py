@@ -17,6 +17,7 @@ from medshare_ingest.submissions import SubmissionDesk
 from medshare_ingest.validation import quiet_dicom_libraries
 from medshare_shared.events import IngestedEvent, RejectedEvent
 from medshare_shared.kafka import ensure_topics, make_broker
+from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.service import broker_check, create_service_app
 from medshare_shared.topics import INGESTED, REJECTED, SUBMITTED, Topics
@@ -109,6 +110,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         checks={"kafka": broker_check(broker), "object_store": store.ping},
         startup=[prepare],
         shutdown=[stop_scp],
+        background=[lag_watcher(settings, "ingest", settings.consumer_group, [topics.submitted])],
         routers=[
             ingest_router(
                 desk,

@@ -122,7 +122,7 @@ def _text_pattern(value: str) -> str:
 
 def _digits_pattern(digits: str) -> str:
     """Digits with any separators between them: 2175550142 matches (217) 555-0142."""
-    return r"(?<!\d)" + r"[\s().-]*".join(digits) + r"(?!\d)"
+    return r"(?<!\d)\(?" + r"[\s().-]*".join(digits) + r"(?!\d)"
 
 
 def _name_parts(value: str) -> Iterator[str]:

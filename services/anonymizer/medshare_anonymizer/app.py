@@ -10,6 +10,7 @@ from medshare_anonymizer.handlers import AnonymizerHandler
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_anonymizer.settings import AnonymizerSettings
 from medshare_shared.kafka import ensure_topics, make_broker
+from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.service import broker_check, create_service_app
 
@@ -41,4 +42,7 @@ def create_app(settings: AnonymizerSettings) -> FastAPI:
         broker=broker,
         checks={"kafka": broker_check(broker), "object_store": store.ping},
         startup=[prepare],
+        background=[
+            lag_watcher(settings, "anonymizer", settings.consumer_group, [topics.ingested])
+        ],
     )

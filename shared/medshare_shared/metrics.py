@@ -40,3 +40,13 @@ INGEST_SUBMISSIONS = Counter(
     "Submissions by door (http, stow, dimse, kafka) and outcome",
     ["door", "outcome"],
 )
+
+
+def reason_category(reason: str | None, limit: int = 48) -> str:
+    """A label-sized category of a reason: the words before any detail in brackets or after ':'.
+
+    Reasons name fields, never values, but their details (tag names, counts) would make
+    one label per record; the category keeps the metric's cardinality small.
+    """
+    head = (reason or "unknown").split("(")[0].split(":")[0].strip()
+    return head[:limit] or "unknown"

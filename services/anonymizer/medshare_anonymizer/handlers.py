@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from faststream.kafka import KafkaBroker
 
 from medshare_anonymizer.deidentify import Deidentifier, DeidOutcome
-from medshare_shared.consumer import PermanentError, RetryPolicy, handle_with_retries
+from medshare_shared.consumer import (
+    PermanentError,
+    RetryPolicy,
+    handle_with_retries,
+    source_position,
+)
 from medshare_shared.events import (
     DeidReport,
     IngestedEvent,
@@ -29,7 +33,7 @@ from medshare_shared.events import (
 )
 from medshare_shared.kafka import publish_event
 from medshare_shared.log import current_trace_id
-from medshare_shared.metrics import EVENTS_CONSUMED, PROCESSING_SECONDS
+from medshare_shared.metrics import DEID_ACTIONS, EVENTS_CONSUMED, QUARANTINED, reason_category
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.topics import Topics
 
@@ -59,7 +63,6 @@ class AnonymizerHandler:
     async def on_ingested(self, event: IngestedEvent) -> None:
         current_trace_id.set(event.trace_id)
         EVENTS_CONSUMED.labels(SERVICE, self.topics.ingested).inc()
-        started = time.perf_counter()
 
         async def work() -> None:
             await self.process(event)
@@ -67,10 +70,8 @@ class AnonymizerHandler:
         async def dead_letter(reason: str, attempts: int) -> None:
             await self.reject(event, reason, attempts)
 
+        # Processing time is observed by the shared delivery middleware.
         await handle_with_retries(work, dead_letter=dead_letter, policy=self.retry)
-        PROCESSING_SECONDS.labels(SERVICE, self.topics.ingested).observe(
-            time.perf_counter() - started
-        )
 
     async def process(self, event: IngestedEvent) -> None:
         record = event.payload
@@ -123,6 +124,8 @@ class AnonymizerHandler:
             key=outcome.patient_pseudonym,
             service=SERVICE,
         )
+        for action, count in outcome.actions.items():
+            DEID_ACTIONS.labels(action).inc(count)
         log.info("de-identified", extra={"record_id": record.record_id, "kind": record.kind})
 
     async def quarantine(self, event: IngestedEvent, outcome: DeidOutcome) -> None:
@@ -145,6 +148,7 @@ class AnonymizerHandler:
         await publish_event(
             self.broker, self.topics.quarantined, quarantined, key=record.record_id, service=SERVICE
         )
+        QUARANTINED.labels(reason_category(outcome.reason)).inc()
         log.info("quarantined", extra={"record_id": record.record_id, "reason": outcome.reason})
 
     async def reject(self, event: IngestedEvent, reason: str, attempts: int) -> None:
@@ -159,6 +163,7 @@ class AnonymizerHandler:
                 attempts=attempts,
                 source_topic=self.topics.ingested,
                 source_event_id=str(event.event_id),
+                **source_position(),
             ),
             event_type="records.rejected",
             producer=SERVICE,

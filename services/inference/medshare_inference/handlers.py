@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 
 from faststream.kafka import KafkaBroker
@@ -24,7 +23,7 @@ from medshare_shared.events import (
     envelope,
 )
 from medshare_shared.kafka import publish_event
-from medshare_shared.metrics import EVENTS_CONSUMED, PROCESSING_SECONDS
+from medshare_shared.metrics import EVENTS_CONSUMED
 from medshare_shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class InferenceHandler:
         self.topics = topics
 
     async def on_deidentified_batch(self, events: list[DeidentifiedEvent]) -> None:
-        started = time.perf_counter()
+        # Batch size and processing time are observed by the shared delivery middleware.
         EVENTS_CONSUMED.labels(SERVICE, self.topics.deidentified).inc(len(events))
         by_model: dict[str, list[DeidentifiedEvent]] = defaultdict(list)
         for event in events:
@@ -57,9 +56,6 @@ class InferenceHandler:
                     self.publish(event, model.manifest.name, model.manifest.version, output)
                 )
         await asyncio.gather(*publishes)
-        PROCESSING_SECONDS.labels(SERVICE, self.topics.deidentified).observe(
-            time.perf_counter() - started
-        )
 
     async def publish(
         self, event: DeidentifiedEvent, name: str, version: str, output: dict[str, object]

@@ -10,6 +10,7 @@ from medshare_catalog.records import RecordStore
 from medshare_catalog.routes import records_router
 from medshare_catalog.settings import CatalogSettings
 from medshare_shared.kafka import ensure_topics, make_broker
+from medshare_shared.lag import lag_watcher
 from medshare_shared.mongo import mongo_client, mongo_database, mongo_ping
 from medshare_shared.service import broker_check, create_service_app
 
@@ -50,4 +51,12 @@ def create_app(settings: CatalogSettings) -> FastAPI:
         startup=[prepare],
         shutdown=[close],
         routers=[records_router(records)],
+        background=[
+            lag_watcher(
+                settings,
+                "catalog",
+                settings.consumer_group,
+                [topics.deidentified, topics.inferred, topics.quarantined],
+            )
+        ],
     )

@@ -33,8 +33,10 @@ def cli() -> None:
 
 def _register_case_report_commands() -> None:
     from medshare_anonymizer.notes_eval import evaluate_notes
+    from medshare_anonymizer.report_cli import report
 
     cli.add_command(evaluate_notes)
+    cli.add_command(report)
 
 
 _register_case_report_commands()

@@ -21,6 +21,11 @@ class AnonymizerSettings(CommonSettings):
     anonymizer_options: str = "retain-long-modified-dates"
     # Case-report dates: keep only the year, or shift by the patient's date shift.
     case_report_date_mode: Literal["year", "shift"] = "shift"
+    # Patient pseudonyms: keyed HMAC (stateless, the default), or random surrogates kept
+    # in a MongoDB collection (MEDSHARE_MONGO_URL / MEDSHARE_MONGO_DB) for sites whose
+    # rules forbid codes derived from identifiers. See medshare_anonymizer.vault.
+    pseudonym_mode: Literal["hmac", "vault"] = "hmac"
+    pseudonym_vault_collection: str = Field(default="pseudonym_vault", min_length=1)
 
     @model_validator(mode="after")
     def _secret_given(self) -> AnonymizerSettings:

@@ -80,13 +80,14 @@ def test_image_and_case_report_share_surrogate_and_shift(
     ds.StudyDate = "20240305"
     image = deidentify_dicom(to_bytes(ds), keys, "h1", frozenset({"retain-long-modified-dates"}))
     assert image.status == "ok" and image.output is not None
+    patient = {"patient_id": "MRN-555", "name": "Ada Byron"}
     report = CaseReport.model_validate(
         {
             "report_id": "R1",
-            "patient": {"patient_id": "MRN-555", "name": "Ada Byron"},
+            "patient": patient,
             "encounter_date": "2024-03-05",
-            "notes": "Ada Byron seen.",
-        }  # fmt: skip
+            "notes": "Ada seen.",
+        }
     )
     case = deidentify_case_report(report, keys, "h1", date_mode="shift")
     assert case.status == "ok" and case.output is not None
@@ -101,8 +102,11 @@ def test_setting_selects_the_mode(
 ) -> None:
     secret_file = tmp_path / "key"
     secret_file.write_bytes(SECRET)
-    common = {"anonymizer_secret_file": secret_file, "mongo_url": mongo_url,
-              "mongo_db": mongo_db_name}  # fmt: skip
+    common = {
+        "anonymizer_secret_file": secret_file,
+        "mongo_url": mongo_url,
+        "mongo_db": mongo_db_name,
+    }
     hmac_keys = pseudonym_keys(AnonymizerSettings(**common))  # type: ignore[arg-type]
     assert type(hmac_keys) is PseudonymKeys
     vault_keys = pseudonym_keys(AnonymizerSettings(**common, pseudonym_mode="vault"))  # type: ignore[arg-type]

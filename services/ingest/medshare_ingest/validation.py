@@ -118,7 +118,8 @@ def validate_dicom(data: bytes, limits: IngestLimits | None = None) -> DicomFact
     if not transfer_syntax:
         raise InvalidSubmission("file meta has no Transfer Syntax UID (0002,0010)")
     limits.check_transfer_syntax(transfer_syntax)
-    _check_last_element(dataset, len(data))
+    last = _last_raw_element(dataset)
+    # Decoding first: a bad length shows at its own element, before the garbage it causes.
     token = _problems.set(problems)
     try:
         _decode_every_element(dataset)
@@ -126,6 +127,7 @@ def validate_dicom(data: bytes, limits: IngestLimits | None = None) -> DicomFact
         _problems.reset(token)
     if problems:
         raise InvalidSubmission(problems[0])
+    _check_last_element(last, dataset, len(data))
     sop_instance = str(dataset.get("SOPInstanceUID", "") or "").strip()
     sop_class = str(dataset.get("SOPClassUID", "") or "").strip()
     if not sop_instance:
@@ -147,16 +149,21 @@ def _parse(data: bytes) -> Dataset:
         raise InvalidSubmission(f"malformed DICOM data set ({type(error).__name__})") from None
 
 
-def _check_last_element(dataset: Dataset, size: int) -> None:
+def _last_raw_element(dataset: Dataset) -> RawDataElement | None:
+    """The last top-level element as read, before decoding (None for an eager sequence)."""
+    if not len(dataset):
+        raise InvalidSubmission("DICOM data set is empty")
+    last = dataset.get_item(list(dataset.keys())[-1])
+    return last if isinstance(last, RawDataElement) else None
+
+
+def _check_last_element(last: RawDataElement | None, dataset: Dataset, size: int) -> None:
     """pydicom reads a file cut short without complaint; the last element shows it.
 
     Either its value is shorter than its declared length, or the parser stopped on a
     partial element header and left bytes over after it.
     """
-    if not len(dataset):
-        raise InvalidSubmission("DICOM data set is empty")
-    last = dataset.get_item(list(dataset.keys())[-1])
-    if not isinstance(last, RawDataElement):
+    if last is None:
         return  # a sequence, parsed eagerly: damage inside it was reported while reading
     value = last.value or b""
     if last.length != UNDEFINED_LENGTH and len(value) < last.length:

@@ -7,7 +7,6 @@ are new and dedupe only fires where a test sends the same bytes twice.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -16,17 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pydicom
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from pydicom.uid import generate_uid
 
-from medshare_infra.samples import sample_dicom_files
 from medshare_ingest.app import create_app
+from medshare_ingest.sample_data import diverse_samples, renewed
 from medshare_ingest.settings import IngestSettings
-from medshare_ingest.validation import validate_dicom
 from medshare_shared.object_store import ObjectStore
 
 INSTITUTION = "springfield-general"
@@ -61,39 +57,9 @@ async def ingest_app(settings: IngestSettings) -> AsyncIterator[RunningIngest]:
         yield RunningIngest(client, app)
 
 
-def valid_sample_files(limit: int) -> list[Path]:
-    """Real DICOM files ingest accepts as they are (some of pydicom's are broken on purpose)."""
-    chosen = []
-    for path in sample_dicom_files():
-        if path.stat().st_size > 2_000_000:
-            continue
-        try:
-            validate_dicom(path.read_bytes())
-        except ValueError:
-            continue
-        chosen.append(path)
-        if len(chosen) == limit:
-            break
-    return chosen
-
-
-def renewed(data: bytes, **attributes: Any) -> bytes:
-    """The same instance with fresh Study/Series/SOP Instance UIDs (new bytes, same content)."""
-    dataset = pydicom.dcmread(io.BytesIO(data))
-    dataset.StudyInstanceUID = generate_uid()
-    dataset.SeriesInstanceUID = generate_uid()
-    dataset.SOPInstanceUID = generate_uid()
-    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
-    for name, value in attributes.items():
-        setattr(dataset, name, value)
-    buffer = io.BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="session")
 def sample_files() -> list[Path]:
-    return valid_sample_files(24)
+    return diverse_samples(24)
 
 
 @pytest.fixture

@@ -43,8 +43,23 @@ DUMMY_BY_VR: dict[str, object] = {
 }
 
 
-def dummy_value(vr: str) -> object:
-    return DUMMY_BY_VR.get(vr, "ANONYMIZED")
+_NUMBER_WIDTHS = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "UV": 8, "SV": 8, "FL": 4, "FD": 8, "AT": 4}
+
+
+def _encoded(vr: str, value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("ascii")
+    return b"\x00" * _NUMBER_WIDTHS[vr]  # zero in either byte order
+
+
+# The same dummies as encoded values (numbers are all zero, so byte order is moot).
+DUMMY_BYTES: dict[str, bytes] = {vr: _encoded(vr, value) for vr, value in DUMMY_BY_VR.items()}
+
+
+def dummy_bytes(vr: str) -> bytes:
+    return DUMMY_BYTES.get(vr, b"ANONYMIZED")
 
 
 def shift_da(value: str, days: int) -> str | None:

@@ -2,71 +2,99 @@
 
 Collects, from the source, the values of every attribute the profile removes or
 replaces (names split into tokens, IDs, dates in several renderings, UIDs, addresses,
-institution, free-text comments), then scans every element of the output, nested and
-private included, for them. Findings are attribute paths, never the values.
+institution, free-text comments), then parses the output file again and scans every
+element, file meta, nested and private included, for them. Findings are attribute
+paths, never the values.
+
+Needles are the source's own bytes, so they match the output in its character set;
+case is ignored for ASCII letters.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import cache
 
-from pydicom.datadict import dictionary_VR, keyword_for_tag
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 
+from medshare_anonymizer.dicom_bytes import Element, Part10, parse_part10, tag_text
 from medshare_anonymizer.dicom_profile import ActionTable, action_table
+from medshare_anonymizer.dicom_rewrite import SINGLE_VALUE_VRS, WELL_KNOWN_UID_ROOT
 
-WELL_KNOWN_UID_ROOT = "1.2.840.10008."
 # Bulk binary data is not text: random byte runs would match short tokens.
 BULK_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009, 0x54001010, 0xFFFAFFFA, 0xFFFCFFFC})
 # Values medshare writes itself: never evidence of a leak.
-INSERTED_VALUES = frozenset({"ANONYMIZED", "ANONYMOUS", "19000101", "YES", "NO"})
+INSERTED_VALUES = frozenset({b"ANONYMIZED", b"ANONYMOUS", b"19000101", b"YES", b"NO"})
 
 # IS/DS are measurements, not identifiers: as needles they would match other numbers.
 _TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE", "UR"})
 _ID_WORDS = ("ID", "Number", "Address", "Telephone", "Institution", "Station", "Location")
-_SPLIT_NAME = re.compile(r"[\^=\s,]+")
-_DIGITS = re.compile(r"\d")
+_SPLIT_NAME = re.compile(rb"[\^=\s,]+")
+_DIGIT = re.compile(rb"\d")
 _REMOVING_ACTIONS = frozenset({"X", "Z", "D", "U", "C"})
+_WELL_KNOWN = WELL_KNOWN_UID_ROOT.encode()
 
 
-@dataclass(frozen=True)
 class PhiNeedles:
-    """Compiled patterns for the source's identifying values."""
+    """The source's identifying values: (needle, whole-word) pairs.
 
-    count: int
-    text_pattern: re.Pattern[str] | None
-    bytes_pattern: re.Pattern[bytes] | None
+    Matching is two-staged for speed: a plain case-folded substring test over the
+    text (C speed, no pattern to compile), and only on a hit the word-bounded
+    pattern, compiled on first use.
+    """
 
-    def scrub(self, text: str) -> str:
+    def __init__(self, needles: set[tuple[bytes, bool]]) -> None:
+        # Longest first so the alternation prefers whole values over their tokens.
+        self.needles = sorted(needles, key=lambda n: (-len(n[0]), n[0]))
+        self.count = len(self.needles)
+        self._folded = [text.lower() for text, _ in self.needles]
+        self._pattern: re.Pattern[bytes] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[bytes]:
+        if self._pattern is None:
+            parts = [
+                rb"(?<![A-Za-z0-9_])" + re.escape(text) + rb"(?![A-Za-z0-9_])"
+                if whole
+                else re.escape(text)
+                for text, whole in self.needles
+            ]
+            self._pattern = re.compile(b"|".join(parts) or b"(?!)", re.IGNORECASE)
+        return self._pattern
+
+    def may_occur_in(self, text: bytes) -> bool:
+        """False when no needle occurs in ``text`` even as a substring."""
+        folded = text.lower()
+        return any(needle in folded for needle in self._folded)
+
+    def search(self, text: bytes) -> bool:
+        return self.may_occur_in(text) and self.pattern.search(text) is not None
+
+    def scrub(self, text: bytes) -> bytes:
         """Removes every needle from free text (the C action for descriptors)."""
-        if self.text_pattern is None:
+        if not self.may_occur_in(text):
             return text
-        return " ".join(self.text_pattern.sub(" ", text).split())
+        return b" ".join(self.pattern.sub(b" ", text).split())
 
 
-def _is_overlay_or_curve_data(tag: int) -> bool:
-    group, element = tag >> 16, tag & 0xFFFF
-    return (0x6000 <= group <= 0x60FF and element == 0x3000) or 0x5000 <= group <= 0x50FF
+@cache
+def keyword_of(tag: int) -> str:
+    return "" if (tag >> 16) & 1 else (keyword_for_tag(tag) or "")
 
 
 def element_path(prefix: str, tag: int) -> str:
-    keyword = keyword_for_tag(tag) if not (tag >> 16) & 1 else ""
-    name = keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    name = keyword_of(tag) or tag_text(tag)
     return f"{prefix}.{name}" if prefix else name
 
 
-def _vr_of(elem: DataElement | RawDataElement) -> str:
-    vr = elem.VR
-    if vr:
-        return str(vr)
-    try:
-        return str(dictionary_VR(elem.tag))
-    except KeyError:
-        return "UN"
+def _is_bulk(tag: int) -> bool:
+    group = tag >> 16
+    if tag in BULK_TAGS or 0x5000 <= group <= 0x50FF:
+        return True
+    return 0x6000 <= group <= 0x60FF and tag & 0xFFFF == 0x3000
 
 
 def date_renderings(date: str) -> list[str]:
@@ -78,19 +106,7 @@ def date_renderings(date: str) -> list[str]:
             f"{d}.{m}.{y}", f"{m}-{d}-{y}", f"{d}-{m}-{y}"]  # fmt: skip
 
 
-def _values(value: object) -> list[str]:
-    if value is None:
-        return []
-    # PersonName and other value objects are iterable too: only real lists are lists.
-    items: list[object] = list(value) if isinstance(value, list | tuple | MultiValue) else [value]
-    return [
-        item.decode("latin-1") if isinstance(item, bytes) else str(item)
-        for item in items
-        if item is not None
-    ]
-
-
-def _is_number(text: str) -> bool:
+def _is_number(text: bytes) -> bool:
     try:
         float(text)
     except ValueError:
@@ -98,26 +114,25 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _needles_of(keyword: str, vr: str, value: object, private: bool) -> list[tuple[str, bool]]:
+def _needles_of(keyword: str, vr: str, raw: bytes, private: bool) -> list[tuple[bytes, bool]]:
     """(needle, whole-word) pairs for one source value."""
-    found: list[tuple[str, bool]] = []
-    for text in _values(value):
-        text = text.strip().strip("\x00")
+    found: list[tuple[bytes, bool]] = []
+    values = [raw] if vr in SINGLE_VALUE_VRS or vr == "UN" else raw.split(b"\\")
+    for value in values:
+        text = value.strip().strip(b"\x00")
         if not text or text.upper() in INSERTED_VALUES:
             continue
         if vr == "PN":
             for token in _SPLIT_NAME.split(text):
                 if len(token) >= 3 and not (token.isdigit() and len(token) < 4):
                     found.append((token, True))
-        elif vr == "DA":
-            found.extend((r, True) for r in date_renderings(text))
-        elif vr == "DT":
-            found.extend((r, True) for r in date_renderings(text[:8]))
+        elif vr in ("DA", "DT"):
+            found.extend((r.encode(), True) for r in date_renderings(text[:8].decode("latin-1")))
         elif vr == "UI":
-            if not text.startswith(WELL_KNOWN_UID_ROOT) and len(text) >= 8:
+            if not text.startswith(_WELL_KNOWN) and len(text) >= 8:
                 found.append((text, True))
         elif vr in _TEXT_VRS and len(text) >= 4:
-            id_like = len(_DIGITS.findall(text)) >= 5
+            id_like = len(_DIGIT.findall(text)) >= 5
             if private:
                 if id_like and not _is_number(text):
                     found.append((text, True))
@@ -128,91 +143,84 @@ def _needles_of(keyword: str, vr: str, value: object, private: bool) -> list[tup
     return found
 
 
-def _walk_source(ds: Dataset, table: ActionTable, out: set[tuple[str, bool]]) -> None:
-    for tag in list(ds.keys()):  # Dataset iteration would convert every element
+def _walk_source(
+    elements: list[Element], buf: memoryview, table: ActionTable, out: set[tuple[bytes, bool]]
+) -> None:
+    for element in elements:
+        if element.items is not None:
+            for item in element.items:
+                _walk_source(item, buf, table, out)
+            continue
+        tag = element.tag
         action = table.action_for(tag)
-        elem = ds.get_item(tag)
-        if elem is None:
-            continue
-        vr = _vr_of(elem)
-        if vr == "SQ":
-            for item in ds[tag].value:
-                _walk_source(item, table, out)
-            continue
         if action not in _REMOVING_ACTIONS or tag in BULK_TAGS:
             continue
+        vr = element.vr
         if action == "C" and vr not in ("DA", "DT"):
             continue  # cleaned text keeps its non-identifying words by design
         private = bool((tag >> 16) & 1)
-        keyword = "" if private else (keyword_for_tag(tag) or "")
-        out.update(_needles_of(keyword, vr, ds[tag].value, private))
+        raw = bytes(buf[element.value_start : element.value_end])
+        out.update(_needles_of(keyword_of(tag), vr, raw, private))
 
 
-def _compile(needles: set[tuple[str, bool]]) -> PhiNeedles:
-    if not needles:
-        return PhiNeedles(0, None, None)
-    # Longest first so the alternation prefers whole values over their tokens.
-    ordered = sorted(needles, key=lambda n: (-len(n[0]), n[0]))
-    parts = [
-        rf"(?<![A-Za-z0-9_]){re.escape(text)}(?![A-Za-z0-9_])" if whole else re.escape(text)
-        for text, whole in ordered
-    ]
-    text_pattern = re.compile("|".join(parts), re.IGNORECASE)
-    bytes_pattern = re.compile("|".join(parts).encode("utf-8"), re.IGNORECASE)
-    return PhiNeedles(len(ordered), text_pattern, bytes_pattern)
+def collect_needles(source: Part10, table: ActionTable) -> PhiNeedles:
+    out: set[tuple[bytes, bool]] = set()
+    _walk_source(source.elements, memoryview(source.buffer), table, out)
+    return PhiNeedles(out)
 
 
-def collect_needles(source: Dataset, table: ActionTable) -> PhiNeedles:
-    out: set[tuple[str, bool]] = set()
-    _walk_source(source, table, out)
-    return _compile(out)
+def _value_slices(elements: list[Element], buf: memoryview, out: list[bytes]) -> None:
+    """Appends the value bytes of every non-bulk element, at every depth."""
+    for element in elements:
+        if element.items is not None:
+            for item in element.items:
+                _value_slices(item, buf, out)
+        elif not _is_bulk(element.tag):
+            out.append(bytes(buf[element.value_start : element.value_end]))
 
 
-def _scan_elements(ds: Dataset, prefix: str) -> Iterator[tuple[str, bytes]]:
-    for tag in list(ds.keys()):  # Dataset iteration would convert every element
-        if tag in BULK_TAGS or _is_overlay_or_curve_data(tag):
-            continue
-        elem = ds.get_item(tag)
-        if elem is None:
-            continue
-        path = element_path(prefix, tag)
-        if _vr_of(elem) == "SQ":
-            for index, item in enumerate(ds[tag].value):
-                yield from _scan_elements(item, f"{path}[{index}]")
-            continue
-        if isinstance(elem, RawDataElement):
-            raw = elem.value or b""
-            if _vr_of(elem) == "UI" and raw.startswith(WELL_KNOWN_UID_ROOT.encode()):
-                continue
-            yield path, raw
-            continue
-        values = _values(elem.value)
-        if elem.VR == "UI":
-            values = [v for v in values if not v.startswith(WELL_KNOWN_UID_ROOT)]
-        if values:
-            yield path, "\\".join(values).encode("utf-8", "replace")
+def _paths_and_values(
+    elements: list[Element], buf: memoryview, prefix: str
+) -> Iterator[tuple[str, bytes]]:
+    for element in elements:
+        path = element_path(prefix, element.tag)
+        if element.items is not None:
+            for index, item in enumerate(element.items):
+                yield from _paths_and_values(item, buf, f"{path}[{index}]")
+        elif not _is_bulk(element.tag):
+            yield path, bytes(buf[element.value_start : element.value_end])
 
 
-def find_leaks(output: Dataset, needles: PhiNeedles) -> list[str]:
+def find_leaks(output: Part10, needles: PhiNeedles) -> list[str]:
     """Paths of output elements holding any needle (file meta included)."""
-    pattern = needles.bytes_pattern
-    if pattern is None:
+    if not needles.count:
         return []
-    findings = []
-    meta = getattr(output, "file_meta", None)
-    sources = [(meta, "file_meta")] if meta is not None else []
-    for ds, prefix in [*sources, (output, "")]:
-        for path, raw in _scan_elements(ds, prefix):
-            if pattern.search(raw):
-                findings.append(path)
+    buf = memoryview(output.buffer)
+    values = list(output.meta.values())
+    _value_slices(output.elements, buf, values)
+    # One search over every value, NUL-separated so that no match spans two values;
+    # paths are worked out only when something matched.
+    if not needles.search(b"\x00".join(values)):
+        return []
+    findings = [f"file_meta.{element_path('', tag)}" for tag, value in output.meta.items()
+                if needles.search(value)]  # fmt: skip
+    findings += [path for path, value in _paths_and_values(output.elements, buf, "")
+                 if needles.search(value)]  # fmt: skip
     return findings
 
 
-def verify(
-    source: Dataset,
-    output: Dataset,
-    options: frozenset[str] = frozenset(),
-    table: ActionTable | None = None,
-) -> list[str]:
+def verify_bytes(source: bytes, output: bytes, options: frozenset[str] = frozenset()) -> list[str]:
     """Attribute paths in ``output`` that still hold identifying values of ``source``."""
-    return find_leaks(output, collect_needles(source, table or action_table(options)))
+    needles = collect_needles(parse_part10(source), action_table(options))
+    return find_leaks(parse_part10(output), needles)
+
+
+def _to_bytes(ds: Dataset) -> bytes:
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def verify(source: Dataset, output: Dataset, options: frozenset[str] = frozenset()) -> list[str]:
+    """``verify_bytes`` for pydicom datasets (serialised first)."""
+    return verify_bytes(_to_bytes(source), _to_bytes(output), options)

@@ -1,9 +1,11 @@
 """Which instances may carry burned-in text, and which pixel regions to blank.
 
-An instance is suspect when BurnedInAnnotation is YES, or its modality or SOP class
-is one that routinely carries burned-in demographics (ultrasound, secondary capture,
-video/photographic). For those kinds a device's "NO" is not trusted: such tags are
-often defaulted by the modality, not checked.
+An instance is suspect when BurnedInAnnotation is YES, or its modality, SOP class or
+image type is one that routinely carries burned-in demographics (``SUSPECT_MODALITIES``,
+``SUSPECT_SOP_CLASSES``, ``SUSPECT_IMAGE_TYPES``: ultrasound, secondary capture and
+screen saves, photography, endoscopy, microscopy slide labels, scanned documents).
+For those kinds a device's "NO" is not trusted: such tags are often defaulted by the
+modality, not checked.
 
 Regions come from ``REGION_RULES`` (manufacturer/model/rows x columns), else, for
 ultrasound, from the band above the first Sequence of Ultrasound Regions (vendors
@@ -14,10 +16,32 @@ blanking a guessed region would give a false sense of safety.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydicom.dataset import Dataset
 
-SUSPECT_MODALITIES = frozenset({"US", "IVUS", "XC", "ES", "SC"})
+
+class Attributes(Protocol):
+    """Anything with a dataset-like ``get`` by keyword (a pydicom Dataset, a view)."""
+
+    def get(self, keyword: str, default: Any = None) -> Any: ...
+
+
+# Modality -> why its pixels are suspect.
+SUSPECT_MODALITIES: dict[str, str] = {
+    "US": "ultrasound (demographics header burned into the frame)",
+    "IVUS": "intravascular ultrasound",
+    "XC": "external-camera photography",
+    "ES": "endoscopy video and stills",
+    "OP": "ophthalmic photography",
+    "GM": "general microscopy",
+    "SM": "slide microscopy (label and overview images)",
+    "DOC": "scanned document",
+    "OT": "other (screen captures)",
+    "SC": "secondary capture",
+}
+# ImageType values of screen captures, dose reports and slide labels.
+SUSPECT_IMAGE_TYPES = frozenset({"SCREEN SAVE", "DOSE_INFO", "DOSE REPORT", "LABEL", "OVERVIEW"})
 
 _SOP_PREFIX = "1.2.840.10008.5.1.4.1.1."
 SUSPECT_SOP_CLASSES: dict[str, str] = {
@@ -37,6 +61,13 @@ SUSPECT_SOP_CLASSES: dict[str, str] = {
     _SOP_PREFIX + "77.1.2.1": "Video Microscopic Image",
     _SOP_PREFIX + "77.1.4": "VL Photographic Image",
     _SOP_PREFIX + "77.1.4.1": "Video Photographic Image",
+    _SOP_PREFIX + "77.1.3": "VL Slide-Coordinates Microscopic Image",
+    _SOP_PREFIX + "77.1.5.1": "Ophthalmic Photography 8 Bit Image",
+    _SOP_PREFIX + "77.1.5.2": "Ophthalmic Photography 16 Bit Image",
+    _SOP_PREFIX + "77.1.5.5": "Wide Field Ophthalmic Photography Stereographic Projection",
+    _SOP_PREFIX + "77.1.5.6": "Wide Field Ophthalmic Photography 3D Coordinates",
+    _SOP_PREFIX + "77.1.6": "VL Whole Slide Microscopy Image",
+    _SOP_PREFIX + "77.1.7": "Dermoscopic Photography Image",
 }
 
 # Documents whose content we cannot inspect at all: always quarantined.
@@ -96,7 +127,14 @@ REGION_RULES: tuple[RegionRule, ...] = (
 _MIN_BAND_ROWS = 16
 
 
-def burned_in_suspicion(ds: Dataset) -> str | None:
+def _image_types(ds: Attributes) -> set[str]:
+    value = ds.get("ImageType", "") or ""
+    # A view gives the raw backslash-joined text, pydicom a list of values.
+    values = value.split("\\") if isinstance(value, str) else list(value)
+    return {str(v).strip().upper() for v in values}
+
+
+def burned_in_suspicion(ds: Attributes) -> str | None:
     """Why the instance may carry burned-in text (attribute names only), or None."""
     if str(ds.get("BurnedInAnnotation", "")).upper() == "YES":
         return "BurnedInAnnotation=YES"
@@ -106,10 +144,13 @@ def burned_in_suspicion(ds: Dataset) -> str | None:
     sop_class = str(ds.get("SOPClassUID", ""))
     if sop_class in SUSPECT_SOP_CLASSES:
         return f"SOPClassUID={SUSPECT_SOP_CLASSES[sop_class]}"
+    image_type = sorted(_image_types(ds) & SUSPECT_IMAGE_TYPES)
+    if image_type:
+        return f"ImageType={image_type[0]}"
     return None
 
 
-def visual_features_suspicion(ds: Dataset) -> str | None:
+def visual_features_suspicion(ds: Attributes) -> str | None:
     """Why recognizable visual features may be present, or None."""
     if str(ds.get("RecognizableVisualFeatures", "")).upper() == "YES":
         return "RecognizableVisualFeatures=YES"

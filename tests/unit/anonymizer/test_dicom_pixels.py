@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLSLossless,
+    RLELossless,
+)
 
 from medshare_anonymizer.dicom_deid import deidentify_dicom
 from medshare_anonymizer.pixel_rules import burned_in_suspicion, cleaning_regions
@@ -56,27 +65,63 @@ def test_ultrasound_cleaned_region_is_zero_and_rest_unchanged(
     assert result.metadata["burned_in_annotation"] == "NO"
 
 
-def test_compressed_ultrasound_is_decoded_cleaned_and_written_uncompressed(
-    keys: PseudonymKeys,
+def _as_ultrasound_with_header_band(name: str, band: int) -> bytes:
+    """A real sample in its own transfer syntax, made an ultrasound whose regions
+    start ``band`` rows down (so the band above them is the one to blank)."""
+    source = parse(read_bytes(sample_path(name)))
+    region = Dataset()
+    region.RegionLocationMinX0 = 0
+    region.RegionLocationMinY0 = band
+    region.RegionLocationMaxX1 = int(source.Columns) - 1
+    region.RegionLocationMaxY1 = int(source.Rows) - 1
+    source.Modality = "US"
+    source.SequenceOfUltrasoundRegions = Sequence([region])
+    return to_bytes(source)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_syntax"),
+    [
+        ("MR_small_RLE.dcm", RLELossless),  # lossless with an encoder: same syntax
+        ("MR_small_jpeg_ls_lossless.dcm", JPEGLSLossless),
+        ("MR_small_jp2klossless.dcm", JPEG2000Lossless),
+        ("693_J2KI.dcm", JPEGLSLossless),  # lossy J2K: no second lossy generation
+        ("SC_rgb_dcmtk_+eb+cy+np.dcm", JPEGLSLossless),  # JPEG baseline, RGB
+        ("SC_rgb_jpeg_gdcm.dcm", JPEGLSLossless),  # JPEG lossless SV1 (no encoder), RGB
+        ("JPGExtended.dcm", JPEGLSLossless),  # JPEG extended, 12 bit
+        ("OBXXXX1A_rle_2frame.dcm", RLELossless),  # multi-frame, palette colour
+        ("MR_small.dcm", ExplicitVRLittleEndian),
+        ("MR_small_implicit.dcm", ImplicitVRLittleEndian),
+        ("MR_small_bigendian.dcm", ExplicitVRLittleEndian),
+        ("image_dfl.dcm", DeflatedExplicitVRLittleEndian),
+    ],
+)
+def test_every_transfer_syntax_is_decoded_cleaned_and_re_encoded(
+    name: str, expected_syntax: str, keys: PseudonymKeys
 ) -> None:
-    for name in ("OBXXXX1A_rle.dcm", "color3d_jpeg_baseline.dcm"):
-        data = read_bytes(sample_path(name))
-        source = parse(data)
-        assert source.file_meta.TransferSyntaxUID.is_compressed
-        plan = cleaning_regions(source)
-        assert plan is not None
-        band = plan[1][0].y1
-        result = deidentify_dicom(data, keys, "h", CLEAN)
-        assert result.status == "ok", result.reason
-        assert result.output is not None
-        out = parse(result.output)
-        assert out.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
-        pixels = np.asarray(out.pixel_array)
-        multi = int(out.get("NumberOfFrames", 1) or 1) > 1
-        top = pixels[:, :band] if multi else pixels[:band]
-        assert not top.any()
-        if str(source.PhotometricInterpretation).startswith("YBR"):
-            assert out.PhotometricInterpretation == "RGB"
+    data = _as_ultrasound_with_header_band(name, 16)
+    source = parse(data)
+    plan = cleaning_regions(source)  # a vendor rule may win over the regions' band
+    assert plan is not None
+    band = plan[1][0].y1
+    before = np.asarray(source.pixel_array)
+    result = deidentify_dicom(data, keys, "h", CLEAN)
+    assert result.status == "ok", result.reason
+    assert result.output is not None and result.actions["pixels"] == 1
+    out = parse(result.output)
+    assert out.file_meta.TransferSyntaxUID == expected_syntax
+    assert out.SOPInstanceUID == keys.uid(source.SOPInstanceUID)  # no new UID on re-encode
+    after = np.asarray(out.pixel_array)
+    assert after.shape == before.shape
+    multi = int(out.get("NumberOfFrames", 1) or 1) > 1
+    top, rest = (slice(None), slice(0, band)), (slice(None), slice(band, None))
+    if not multi:
+        top, rest = (slice(0, band),), (slice(band, None),)
+    assert not after[top].any()  # every pixel of the header band is 0 in every frame
+    assert np.array_equal(after[rest], before[rest])  # the rest survives exactly
+    if str(source.PhotometricInterpretation).startswith("YBR"):
+        assert out.PhotometricInterpretation == "RGB"
+    assert out.BurnedInAnnotation == "NO"
 
 
 def test_secondary_capture_without_rule_stays_quarantined(keys: PseudonymKeys) -> None:
@@ -94,3 +139,11 @@ def test_burned_in_flag_on_ordinary_modality_is_honoured(keys: PseudonymKeys) ->
     result = deidentify_dicom(to_bytes(source), keys, "h")
     assert result.status == "quarantined"
     assert "BurnedInAnnotation=YES" in (result.reason or "")
+
+
+def test_pixels_no_decoder_can_read_are_quarantined(keys: PseudonymKeys) -> None:
+    # A real JPEG Extended 12-bit file whose scan no installed decoder accepts.
+    data = _as_ultrasound_with_header_band("JPEG-lossy.dcm", 16)
+    result = deidentify_dicom(data, keys, "h", CLEAN)
+    assert result.status == "quarantined" and result.output is None
+    assert result.reason == "pixel data could not be decoded (RuntimeError)"

@@ -40,3 +40,12 @@ def _register_case_report_commands() -> None:
 
 
 _register_case_report_commands()
+
+
+def _register_dicom_commands() -> None:
+    from medshare_anonymizer.dicom_cli import dicom
+
+    cli.add_command(dicom)
+
+
+_register_dicom_commands()

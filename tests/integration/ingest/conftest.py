@@ -31,6 +31,8 @@ INSTITUTION = "springfield-general"
 def settings_from(env: dict[str, str], **overrides: Any) -> IngestSettings:
     values = {key.removeprefix("MEDSHARE_").lower(): value for key, value in env.items()
               if key.startswith("MEDSHARE_")}  # fmt: skip
+    # One consumer group per test: a shared group would rebalance across unrelated tests.
+    values["consumer_group"] = "ingest-" + env.get("MEDSHARE_TOPIC_PREFIX", "").strip(".")
     values.update(overrides)
     return IngestSettings(**values)
 

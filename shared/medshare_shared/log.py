@@ -22,7 +22,17 @@ from pydantic import ValidationError
 
 current_trace_id: ContextVar[str | None] = ContextVar("current_trace_id", default=None)
 
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+# Libraries quote the input in their messages (pydicom: "Invalid value for VR UI: '1.2...'");
+# their quoted parts are dropped. medshare's own messages never carry values.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|b'[^']*'")
+_OWN_LOGGERS = ("medshare", "uvicorn", "faststream")
+
+
+def redact_library_message(logger: str, message: str) -> str:
+    if logger.startswith(_OWN_LOGGERS):
+        return message
+    return _QUOTED.sub("<redacted>", message)
 
 
 _FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,40}")
@@ -62,7 +72,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact_library_message(record.name, record.getMessage()),
         }
         trace_id = current_trace_id.get()
         if trace_id:

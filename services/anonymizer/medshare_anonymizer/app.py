@@ -7,8 +7,8 @@ from faststream import AckPolicy
 
 from medshare_anonymizer.deidentify import Deidentifier
 from medshare_anonymizer.handlers import AnonymizerHandler
-from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_anonymizer.settings import AnonymizerSettings
+from medshare_anonymizer.vault import pseudonym_keys
 from medshare_shared.kafka import ensure_topics, make_broker
 from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
@@ -20,7 +20,7 @@ def create_app(settings: AnonymizerSettings) -> FastAPI:
     store = ObjectStore.from_settings(settings)
     topics = settings.topics
     deidentifier = Deidentifier(
-        keys=PseudonymKeys(settings.secret()),
+        keys=pseudonym_keys(settings),  # HMAC by default, the vault when configured
         dicom_options=settings.option_set(),
         case_report_date_mode=settings.case_report_date_mode,
     )

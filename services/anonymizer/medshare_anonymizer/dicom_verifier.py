@@ -34,6 +34,7 @@ _TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE", "UR"})
 _ID_WORDS = ("ID", "Number", "Address", "Telephone", "Institution", "Station", "Location")
 _SPLIT_NAME = re.compile(rb"[\^=\s,]+")
 _DIGIT = re.compile(rb"\d")
+_UID_SHAPE = re.compile(rb"[0-9]+(?:\.[0-9]+)+")
 _REMOVING_ACTIONS = frozenset({"X", "Z", "D", "U", "C"})
 _WELL_KNOWN = WELL_KNOWN_UID_ROOT.encode()
 
@@ -166,6 +167,10 @@ def _walk_source(
 def collect_needles(source: Part10, table: ActionTable) -> PhiNeedles:
     out: set[tuple[bytes, bool]] = set()
     _walk_source(source.elements, memoryview(source.buffer), table, out)
+    if "retain-uids" in table.options:
+        # UIDs are kept on purpose: a copy of one in a removed attribute (a private
+        # tag, say) is no evidence that the kept one leaks.
+        out = {needle for needle in out if not _UID_SHAPE.fullmatch(needle[0])}
     return PhiNeedles(out)
 
 

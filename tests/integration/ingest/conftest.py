@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pydicom
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
@@ -66,13 +67,22 @@ def sample_files() -> list[Path]:
 
 @pytest.fixture
 def fresh_dicom(sample_files: list[Path]) -> Iterator[Any]:
+    """New instances from the samples in turn (`uncompressed=True`: native pixel data only,
+    what dcmtk's storescu sends without codec options)."""
     counter = iter(range(10**6))
+    native = [path for path in sample_files if not _compressed(path)]
 
-    def make(**attributes: Any) -> bytes:
-        path = sample_files[next(counter) % len(sample_files)]
+    def make(uncompressed: bool = False, **attributes: Any) -> bytes:
+        pool = native if uncompressed else sample_files
+        path = pool[next(counter) % len(pool)]
         return renewed(path.read_bytes(), **attributes)
 
     yield make
+
+
+def _compressed(path: Path) -> bool:
+    syntax = pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID
+    return bool(syntax.is_compressed)
 
 
 def store_for(env: dict[str, str]) -> ObjectStore:

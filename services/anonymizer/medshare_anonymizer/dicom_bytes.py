@@ -14,7 +14,9 @@ the caller then lets pydicom normalise the file and parses the result.
 
 from __future__ import annotations
 
+import io
 import struct
+import warnings
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -307,6 +309,36 @@ def parse_part10(data: bytes) -> Part10:
     encoding = encoding_for(syntax)
     elements, _ = _parse_dataset(buffer, pos, len(buffer), encoding, False)
     return Part10(meta, syntax, encoding, buffer, elements)
+
+
+def _normalised(data: bytes) -> bytes:
+    """pydicom's reading of a file, every element converted, written back out."""
+    from pydicom import dcmread
+    from pydicom.filewriter import dcmwrite
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(io.BytesIO(data))
+            for _ in ds.iterall():  # converts every element (UN sequences, odd VRs)
+                pass
+            buffer = io.BytesIO()
+            dcmwrite(buffer, ds, enforce_file_format=True)
+    except Exception as exc:  # pydicom's message may quote values
+        raise DicomFormatError(f"unreadable DICOM ({type(exc).__name__})") from None
+    return buffer.getvalue()
+
+
+def read_part10(data: bytes) -> Part10:
+    """``parse_part10``, after a pydicom round trip for encodings it leaves to pydicom."""
+    try:
+        return parse_part10(data)
+    except UnsupportedEncoding:
+        pass
+    try:
+        return parse_part10(_normalised(data))
+    except UnsupportedEncoding as exc:
+        raise DicomFormatError(f"unsupported DICOM encoding ({exc})") from None
 
 
 def deflate(dataset: bytes) -> bytes:

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydicom import dcmread
-from pydicom.filewriter import dcmwrite
 
 from medshare_anonymizer.dicom_bytes import (
     DicomFormatError,
     Part10,
-    UnsupportedEncoding,
     deflate,
     parse_part10,
+    read_part10,
 )
 from medshare_anonymizer.dicom_checks import Refusal, check_instance, has_pixels, patient_key
 from medshare_anonymizer.dicom_metadata import searchable_metadata
@@ -57,32 +56,11 @@ class DicomDeidResult:
     findings: list[str] = field(default_factory=list)
 
 
-def _normalised(data: bytes) -> bytes:
-    """pydicom's reading of a file the byte parser leaves alone, written back out."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = dcmread(io.BytesIO(data))
-            for _ in ds.iterall():  # converts every element (UN sequences, odd VRs)
-                pass
-            buffer = io.BytesIO()
-            dcmwrite(buffer, ds, enforce_file_format=True)
-    except Exception as exc:  # the parser's message may quote values
-        raise Refusal("rejected", f"unreadable DICOM ({type(exc).__name__})") from None
-    return buffer.getvalue()
-
-
 def _parse(data: bytes) -> Part10:
     try:
-        return parse_part10(data)
+        return read_part10(data)
     except DicomFormatError as exc:
         raise Refusal("rejected", str(exc)) from None
-    except UnsupportedEncoding:
-        pass
-    try:
-        return parse_part10(_normalised(data))
-    except (DicomFormatError, UnsupportedEncoding) as exc:
-        raise Refusal("rejected", f"unsupported DICOM encoding ({exc})") from None
 
 
 def _cleaning_boxes(data: bytes, view: DatasetView, options: frozenset[str]) -> tuple[Box, ...]:

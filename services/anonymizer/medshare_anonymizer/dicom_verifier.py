@@ -20,7 +20,7 @@ from functools import cache
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
-from medshare_anonymizer.dicom_bytes import Element, Part10, parse_part10, tag_text
+from medshare_anonymizer.dicom_bytes import Element, Part10, parse_part10, read_part10, tag_text
 from medshare_anonymizer.dicom_profile import ActionTable, action_table
 from medshare_anonymizer.dicom_rewrite import SINGLE_VALUE_VRS, WELL_KNOWN_UID_ROOT
 
@@ -216,7 +216,7 @@ def find_leaks(output: Part10, needles: PhiNeedles) -> list[str]:
 
 def verify_bytes(source: bytes, output: bytes, options: frozenset[str] = frozenset()) -> list[str]:
     """Attribute paths in ``output`` that still hold identifying values of ``source``."""
-    needles = collect_needles(parse_part10(source), action_table(options))
+    needles = collect_needles(read_part10(source), action_table(options))
     return find_leaks(parse_part10(output), needles)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from medshare_ingest.submissions import Submission
-from medshare_ingest.validation import FHIR_JSON, FHIR_MEDIA_TYPES
+from medshare_ingest.validation import FHIR_JSON, FHIR_MEDIA_TYPES, field_path, model_field_names
 from medshare_shared.events import RecordKind, SubmittedEvent
 
 INSTITUTION_HEADER = "medshare-institution"
@@ -37,6 +37,8 @@ KIND_FOR_MEDIA_TYPE: dict[str, RecordKind] = {
     FHIR_JSON: "case_report",
     "application/json+fhir": "case_report",
 }
+
+ENVELOPE_FIELDS = model_field_names(SubmittedEvent)
 
 
 class UnreadableMessage(ValueError):
@@ -99,9 +101,7 @@ def _read_envelope(value: bytes) -> ReadMessage:
         event = SubmittedEvent.model_validate_json(value)
     except ValidationError as error:
         institution, submission_id = _salvage_ids(value)
-        where = ", ".join(
-            ".".join(str(part) for part in issue["loc"]) or "(root)" for issue in error.errors()
-        )
+        where = ", ".join(field_path(issue["loc"], ENVELOPE_FIELDS) for issue in error.errors())
         raise UnreadableMessage(
             f"not a records.submitted envelope (problems at: {where[:300]}) and no "
             f"{INSTITUTION_HEADER} header",

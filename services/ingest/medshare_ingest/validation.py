@@ -14,11 +14,11 @@ import logging
 import warnings
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pydicom
 import pydicom.config
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -217,8 +217,41 @@ def _check_pixels(dataset: Dataset, sop_class: str) -> None:
         raise InvalidSubmission("truncated DICOM: pixel data shorter than rows x columns x frames")
 
 
-def _field_path(location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in location) or "(root)"
+def model_field_names(model: type[BaseModel]) -> frozenset[str]:
+    """Every field name (and alias) of a model and the models inside it."""
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [model]
+    seen: set[type[BaseModel]] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for name, field in current.model_fields.items():
+            names.add(name)
+            if field.alias:
+                names.add(field.alias)
+            pending += _models_in(field.annotation)
+    return frozenset(names)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def field_path(location: tuple[int | str, ...], known: frozenset[str]) -> str:
+    """A field path for a message: schema field names and indexes only. Anything else in
+    the location (an unexpected key, a dict key) came from the record, so it is masked."""
+    parts = [str(part) if isinstance(part, int) or part in known else "*" for part in location]
+    return ".".join(parts) or "(root)"
+
+
+def problems_text(error: ValidationError, known: frozenset[str]) -> str:
+    return "; ".join(
+        f"{field_path(issue['loc'], known)}: {issue['msg']}" for issue in error.errors()
+    )
 
 
 def parse_json(data: bytes) -> Any:
@@ -231,6 +264,7 @@ def parse_json(data: bytes) -> Any:
 
 
 FHIR_MEDIA_TYPES = frozenset({FHIR_JSON, "application/json+fhir"})
+CASE_REPORT_FIELDS = model_field_names(CaseReport)
 
 
 def validate_case_report(data: bytes, limits: IngestLimits | None = None) -> CaseReport:
@@ -265,7 +299,9 @@ def _case_report(document: Any) -> CaseReport:
     try:
         return CaseReport.model_validate(document)
     except ValidationError as error:
-        raise InvalidSubmission("invalid case report: " + _problems_text(error)) from None
+        raise InvalidSubmission(
+            "invalid case report: " + problems_text(error, CASE_REPORT_FIELDS)
+        ) from None
 
 
 def _fhir_bundle(document: Any) -> CaseReport:
@@ -274,11 +310,9 @@ def _fhir_bundle(document: Any) -> CaseReport:
     except FhirValidationError as error:
         raise InvalidSubmission(f"invalid FHIR Bundle: {error}") from None
     except ValidationError as error:  # the mapped report broke a case-report rule
-        raise InvalidSubmission("invalid FHIR Bundle: " + _problems_text(error)) from None
-
-
-def _problems_text(error: ValidationError) -> str:
-    return "; ".join(f"{_field_path(issue['loc'])}: {issue['msg']}" for issue in error.errors())
+        raise InvalidSubmission(
+            "invalid FHIR Bundle: " + problems_text(error, CASE_REPORT_FIELDS)
+        ) from None
 
 
 def _position(error: Exception) -> str:

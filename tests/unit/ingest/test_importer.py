@@ -1,9 +1,18 @@
 import json
 from pathlib import Path
 
+import httpx
 from pydicom.data import get_testdata_file
 
-from medshare_ingest.importer import Journal, classify, walk
+from medshare_ingest.importer import (
+    HttpSender,
+    ImportItem,
+    ImportSummary,
+    Journal,
+    classify,
+    run_import,
+    walk,
+)
 
 
 def test_classify_by_content(tmp_path: Path) -> None:
@@ -30,7 +39,85 @@ def test_walk_recurses_sorted(tmp_path: Path) -> None:
     assert [p.name for p in walk([tmp_path])] == ["1", "2"]
 
 
-def test_journal_survives_reopen(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j")
+def test_journal_survives_reopen_and_is_per_institution(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j", "clinic-a")
     journal.record("abc")
-    assert "abc" in Journal(tmp_path / "j").done
+    assert "abc" in Journal(tmp_path / "j", "clinic-a").done
+    # The same file for another institution is another record: not skipped.
+    assert "abc" not in Journal(tmp_path / "j", "clinic-b").done
+
+
+class ScriptedSender:
+    """Answers from a script per file name (pure logic: no network)."""
+
+    def __init__(self, answers: dict[str, tuple[str, str | None]]):
+        self.answers = answers
+        self.sent: list[str] = []
+        self.closed = False
+
+    async def send(self, item: ImportItem, data: bytes) -> tuple[str, str | None]:
+        self.sent.append(item.path.name)
+        return self.answers[item.path.name]
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_run_import_counts_journals_and_skips(tmp_path: Path) -> None:
+    items = []
+    for name in ("a", "b", "c", "d"):
+        (tmp_path / name).write_bytes(name.encode())
+        items.append(ImportItem(tmp_path / name, "case_report", "application/json"))
+    sender = ScriptedSender(
+        {
+            "a": ("accepted", None),
+            "b": ("duplicate", None),
+            "c": ("refused", "invalid JSON"),
+            "d": ("failed", "HTTP 503"),
+        }
+    )
+    journal = Journal(tmp_path / "journal", "x")
+    seen: list[str] = []
+    summary = await run_import(items, sender, journal, 3, lambda o, s: seen.append(o))  # type: ignore[arg-type]
+    assert (summary.accepted, summary.duplicate, summary.refused, summary.failed) == (1, 1, 1, 1)
+    assert summary.reasons == {"invalid JSON": 1, "HTTP 503": 1}
+    assert sorted(seen) == ["accepted", "duplicate", "failed", "refused"]
+    assert sender.closed
+
+    again = ScriptedSender(sender.answers)
+    summary = await run_import(
+        items, again, Journal(tmp_path / "journal", "x"), 2, lambda o, s: None
+    )  # type: ignore[arg-type]
+    assert summary.skipped == 2  # accepted and duplicate were journaled
+    assert sorted(again.sent) == ["c", "d"]
+
+
+async def test_http_sender_retries_503_after_retry_after(tmp_path: Path) -> None:
+    answers = iter(
+        [
+            httpx.Response(503, json={"error": "broker"}, headers={"Retry-After": "0"}),
+            httpx.Response(202, json={"status": "accepted"}),
+        ]
+    )
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return next(answers)
+
+    sender = HttpSender("http://ingest", "clinic", "secret")
+    sender.client = httpx.AsyncClient(
+        transport=httpx.MockTransport(handler),
+        base_url="http://ingest",
+        headers=sender.client.headers,
+    )
+    (tmp_path / "r.json").write_text("{}")
+    outcome = await sender.send(
+        ImportItem(tmp_path / "r.json", "case_report", "application/json"), b"{}"
+    )
+    await sender.close()
+    assert outcome == ("accepted", None)
+    assert len(requests) == 2
+    assert requests[0].headers["X-API-Key"] == "secret"
+    assert requests[0].headers["X-Submission-Id"] == requests[1].headers["X-Submission-Id"]
+    assert ImportSummary().as_dict()["accepted"] == 0

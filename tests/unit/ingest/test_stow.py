@@ -38,16 +38,23 @@ def test_quoted_boundary_and_other_params() -> None:
 
 
 @pytest.mark.parametrize(
-    ("header", "message"),
+    ("header", "message", "status"),
     [
-        ("application/dicom", "multipart/related"),
-        (f'multipart/related; type="application/json"; boundary={BOUNDARY}', "unsupported"),
-        ('multipart/related; type="application/dicom"', "boundary"),
+        ("application/dicom", "multipart/related", 415),
+        (f'multipart/related; type="application/json"; boundary={BOUNDARY}', "unsupported", 415),
+        ('multipart/related; type="application/dicom"', "boundary", 400),
     ],
 )
-def test_bad_content_types(header: str, message: str) -> None:
-    with pytest.raises(MultipartError, match=message):
+def test_bad_content_types(header: str, message: str, status: int) -> None:
+    with pytest.raises(MultipartError, match=message) as raised:
         split_multipart(multipart(b"a"), header)
+    assert raised.value.http_status == status
+
+
+def test_body_without_the_declared_boundary_is_malformed() -> None:
+    with pytest.raises(MultipartError, match="no parts") as raised:
+        split_multipart(b"just bytes", CONTENT_TYPE)
+    assert raised.value.http_status == 400
 
 
 def test_identify_reads_uids() -> None:

@@ -1,0 +1,306 @@
+"""Search over the catalog: filters, free text, keyset pages, facets and summary statistics.
+
+Free text: the server has no $text index, so each record carries `text_tokens`
+(lower-case words of its de-identified descriptions, see derive.py); a query's
+words must all be among them (`$all`), and a word ending in `*` matches as an
+anchored prefix. Pages are keyset pages on a stable sort with the record id as the
+tie-breaker, so records arriving between two pages neither repeat nor hide others.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from medshare_catalog.derive import tokens
+
+Document = dict[str, Any]
+Sort = Literal["recent", "id"]
+FACET_FIELDS = (
+    "kind",
+    "modality",
+    "body_part",
+    "study_year",
+    "age_band",
+    "sex",
+    "institution",
+    "zip3",
+    "diagnosis_codes",
+    "release.state",
+)
+FACET_SIZE = 50
+# Heavy or internal fields a result list leaves out (the record detail has them).
+LIST_PROJECTION = {
+    "text_tokens": 0,
+    "lineage": 0,
+    "models": 0,
+    "reviews": 0,
+    "revision": 0,
+    "deid": 0,
+    "dicom.attributes": 0,
+    "deidentification.actions": 0,
+}
+
+
+class QueryError(ValueError):
+    """A search parameter that cannot be used; the message names it."""
+
+
+@dataclass
+class SearchQuery:
+    kind: list[str] = field(default_factory=list)
+    modality: list[str] = field(default_factory=list)
+    body_part: list[str] = field(default_factory=list)
+    study_year: list[int] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    age_band: list[str] = field(default_factory=list)
+    sex: list[str] = field(default_factory=list)
+    institution: list[str] = field(default_factory=list)
+    zip3: list[str] = field(default_factory=list)
+    diagnosis: list[str] = field(default_factory=list)
+    model: str | None = None
+    model_version: str | None = None
+    output: str | None = None
+    output_min: float | None = None
+    output_max: float | None = None
+    output_value: str | None = None
+    release: list[str] = field(default_factory=list)
+    q: str | None = None
+
+    def as_dict(self) -> Document:
+        """The non-empty parameters (what a saved dataset keeps and the audit log shows)."""
+        return {k: v for k, v in self.__dict__.items() if v not in (None, [], "")}
+
+    @classmethod
+    def from_dict(cls, values: Document) -> SearchQuery:
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_filter(self) -> Document:
+        conditions: list[Document] = []
+
+        def any_of(path: str, values: list[Any], upper: bool = False) -> None:
+            if values:
+                cleaned = [v.upper() if upper and isinstance(v, str) else v for v in values]
+                conditions.append({path: {"$in": cleaned}})
+
+        any_of("kind", self.kind)
+        any_of("modality", self.modality, upper=True)
+        any_of("body_part", self.body_part, upper=True)
+        any_of("study_year", self.study_year)
+        any_of("age_band", self.age_band)
+        any_of("sex", self.sex, upper=True)
+        any_of("institution", self.institution)
+        any_of("zip3", self.zip3)
+        any_of("release.state", self.release)
+        if self.year_from is not None or self.year_to is not None:
+            bounds: Document = {}
+            if self.year_from is not None:
+                bounds["$gte"] = self.year_from
+            if self.year_to is not None:
+                bounds["$lte"] = self.year_to
+            conditions.append({"study_year": bounds})
+        if self.diagnosis:
+            conditions.append({"$or": [diagnosis_condition(code) for code in self.diagnosis]})
+        model = self.model_condition()
+        if model:
+            conditions.append({"results": {"$elemMatch": model}})
+        conditions.extend(text_conditions(self.q))
+        if not conditions:
+            return {}
+        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+    def model_condition(self) -> Document:
+        if self.output is not None and not re.fullmatch(r"[A-Za-z0-9_\-]+", self.output):
+            raise QueryError("output: letters, digits, '_' and '-' only")
+        wants_output = any(
+            v is not None for v in (self.output_min, self.output_max, self.output_value)
+        )
+        if wants_output and not self.output:
+            raise QueryError("output_min/output_max/output_value need output (the field name)")
+        condition: Document = {}
+        if self.model:
+            condition["model_name"] = self.model
+        if self.model_version:
+            condition["model_version"] = self.model_version
+        if self.output:
+            path = f"outputs.{self.output}"
+            bounds: Document = {}
+            if self.output_min is not None:
+                bounds["$gte"] = self.output_min
+            if self.output_max is not None:
+                bounds["$lte"] = self.output_max
+            if self.output_value is not None:
+                condition[path] = parse_scalar(self.output_value)
+            elif bounds:
+                condition[path] = bounds
+            else:
+                condition[path] = {"$exists": True}
+            condition["error"] = None
+        return condition
+
+
+def parse_scalar(text: str) -> Any:
+    lowered = text.strip().lower()
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    return text
+
+
+def diagnosis_condition(code: str) -> Document:
+    cleaned = code.strip().upper()
+    if cleaned.endswith("*"):
+        return {"diagnosis_codes": {"$regex": "^" + re.escape(cleaned[:-1])}}
+    return {"diagnosis_codes": cleaned}
+
+
+def text_conditions(text: str | None) -> list[Document]:
+    if not text or not text.strip():
+        return []
+    exact: list[str] = []
+    prefixes: list[str] = []
+    for word in text.split():
+        found = tokens([word.rstrip("*")])
+        if not found:
+            continue
+        if word.endswith("*"):
+            prefixes.extend(found)
+        else:
+            exact.extend(found)
+    conditions: list[Document] = []
+    if exact:
+        conditions.append({"text_tokens": {"$all": sorted(set(exact))}})
+    conditions.extend({"text_tokens": {"$regex": "^" + re.escape(p)}} for p in prefixes)
+    return conditions
+
+
+# -- keyset cursors ------------------------------------------------------------
+def sort_spec(sort: Sort) -> list[tuple[str, int]]:
+    if sort == "id":
+        return [("_id", ASCENDING)]
+    return [("ingested_at", DESCENDING), ("_id", DESCENDING)]
+
+
+def encode_cursor(sort: Sort, document: Document) -> str:
+    value = document.get("ingested_at")
+    shown = value.isoformat() if isinstance(value, datetime) else None
+    raw = json.dumps({"s": sort, "t": shown, "id": document["_id"]}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def after_cursor(sort: Sort, cursor: str) -> Document:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        last_id = str(state["id"])
+        if state.get("s") != sort:
+            raise QueryError("cursor belongs to another sort order")
+        moment = datetime.fromisoformat(state["t"]) if state.get("t") else None
+    except (ValueError, KeyError, TypeError) as error:
+        if isinstance(error, QueryError):
+            raise
+        raise QueryError("cursor malformed") from None
+    if sort == "id":
+        return {"_id": {"$gt": last_id}}
+    if moment is None:
+        raise QueryError("cursor malformed")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return {
+        "$or": [{"ingested_at": {"$lt": moment}}, {"ingested_at": moment, "_id": {"$lt": last_id}}]
+    }
+
+
+def combine(*conditions: Document) -> Document:
+    present = [c for c in conditions if c]
+    if not present:
+        return {}
+    return present[0] if len(present) == 1 else {"$and": present}
+
+
+@dataclass
+class Page:
+    items: list[Document]
+    total: int
+    next_cursor: str | None
+
+
+class Searcher:
+    def __init__(self, collection: AsyncCollection[Document]):
+        self.collection = collection
+
+    async def page(
+        self,
+        scope_filter: Document,
+        query: SearchQuery,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        sort: Sort = "recent",
+        with_total: bool = True,
+    ) -> Page:
+        matching = combine(scope_filter, query.to_filter())
+        total = await self.collection.count_documents(matching) if with_total else -1
+        bounded = combine(matching, after_cursor(sort, cursor)) if cursor else matching
+        found = self.collection.find(bounded, LIST_PROJECTION).sort(sort_spec(sort)).limit(limit)
+        items = [doc async for doc in found]
+        following = encode_cursor(sort, items[-1]) if len(items) == limit else None
+        return Page(items, total, following)
+
+    async def ids(self, scope_filter: Document, query: SearchQuery) -> list[Document]:
+        """Every matching record's id, object and quasi-identifiers (datasets, risk)."""
+        projection = {
+            "_id": 1,
+            "object": 1,
+            "kind": 1,
+            "institution": 1,
+            "modality": 1,
+            "device": 1,
+            "age_band": 1,
+            "sex": 1,
+            "zip3": 1,
+            "study_year": 1,
+            "diagnosis_codes": 1,
+        }
+        found = self.collection.find(combine(scope_filter, query.to_filter()), projection)
+        return [doc async for doc in found.sort("_id", ASCENDING)]
+
+    async def facets(self, scope_filter: Document, query: SearchQuery) -> Document:
+        """Counts per value of every filter field (and per model) under the current filters."""
+        branches: Document = {}
+        for name in FACET_FIELDS:
+            stages: list[Document] = []
+            if name == "diagnosis_codes":
+                stages.append({"$unwind": "$diagnosis_codes"})
+            stages += [
+                {"$match": {name: {"$ne": None}}},
+                {"$group": {"_id": f"${name}", "n": {"$sum": 1}}},
+                {"$sort": {"n": -1, "_id": 1}},
+                {"$limit": FACET_SIZE},
+            ]
+            branches[name.replace(".", "_")] = stages
+        branches["model"] = [
+            {"$unwind": "$results"},
+            {"$group": {"_id": {"r": "$_id", "m": "$results.model_name"}}},
+            {"$group": {"_id": "$_id.m", "n": {"$sum": 1}}},
+            {"$sort": {"n": -1, "_id": 1}},
+        ]
+        pipeline = [
+            {"$match": combine(scope_filter, query.to_filter())},
+            {"$project": {**{f: 1 for f in FACET_FIELDS}, "results.model_name": 1}},
+            {"$facet": branches},
+        ]
+        rows = await (await self.collection.aggregate(pipeline)).to_list()
+        result = rows[0] if rows else {}
+        return {
+            name: [{"value": row["_id"], "count": row["n"]} for row in result.get(name, [])]
+            for name in branches
+        }

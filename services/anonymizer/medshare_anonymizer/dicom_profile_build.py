@@ -1,8 +1,9 @@
 """Regenerates the project's profile table from the Annex E reference extraction.
 
-Run: python -m medshare_anonymizer.dicom_profile_build REFERENCE.json [OUTPUT.json]
-The output (profile/confidentiality_profile_2024.json) is committed; the engine reads
-only that file, so a new edition of the standard is a reviewed diff, not a silent change.
+Run: python -m medshare_anonymizer.dicom_profile_build [REFERENCE.json [OUTPUT.json]]
+(default reference: profile/reference/, a copy of the innolitics extraction). The
+output (profile/confidentiality_profile_2024.json) is committed; the engine reads only
+that file, so a new edition of the standard is a reviewed diff, not a silent change.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from medshare_anonymizer.dicom_options import OPTIONS
 EDITION = "2024"
 PROFILE_DIR = Path(__file__).with_name("profile")
 DEFAULT_OUTPUT = PROFILE_DIR / f"confidentiality_profile_{EDITION}.json"
+DEFAULT_REFERENCE = PROFILE_DIR / "reference" / "confidentiality_profile_attributes.json"
 
 
 def _keyword(tag_text: str) -> str:
@@ -55,8 +57,8 @@ def build_profile(reference_rows: list[dict[str, Any]], reference_sha256: str) -
         "standard": "DICOM PS3.15 Annex E, Table E.1-1 "
         "(Application Level Confidentiality Profile Attributes)",
         "provenance": {
-            "reference_file": "shared/data/dicom-ps3.15-annex-e/"
-            "confidentiality_profile_attributes.json",
+            "reference_file": "profile/reference/confidentiality_profile_attributes.json "
+            "(copy of shared/data/dicom-ps3.15-annex-e/)",
             "reference_sha256": reference_sha256,
             "extracted_by": "innolitics/dicom-standard (MIT licence)",
             "generated_by": "medshare_anonymizer.dicom_profile_build",
@@ -75,15 +77,16 @@ def build_profile(reference_rows: list[dict[str, Any]], reference_sha256: str) -
     }
 
 
+def render(profile: dict[str, Any]) -> str:
+    return json.dumps(profile, indent=1, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__)
-        return 2
-    reference = Path(argv[0])
+    reference = Path(argv[0]) if argv else DEFAULT_REFERENCE
     output = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUTPUT
     raw = reference.read_bytes()
     profile = build_profile(json.loads(raw), hashlib.sha256(raw).hexdigest())
-    output.write_text(json.dumps(profile, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    output.write_text(render(profile), encoding="utf-8")
     print(f"wrote {profile['row_count']} rows to {output}")
     return 0
 

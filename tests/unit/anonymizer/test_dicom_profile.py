@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import hashlib
 import json
-from pathlib import Path
 
 import pytest
 from pydicom.datadict import tag_for_keyword
 
 from medshare_anonymizer.dicom_options import OPTIONS, validate_options
+from medshare_anonymizer.dicom_profile_build import DEFAULT_REFERENCE, build_profile, render
 from medshare_anonymizer.dicom_profile import (
+    PROFILE_DIR,
+    PROFILE_FILE,
     ProfileRow,
     action_table,
     load_profile,
@@ -15,11 +18,8 @@ from medshare_anonymizer.dicom_profile import (
     resolve_combined,
 )
 
-# shared/ (read-only project data) sits beside the repository checkout.
-REFERENCE = (
-    Path(__file__).resolve().parents[4]
-    / "shared/data/dicom-ps3.15-annex-e/confidentiality_profile_attributes.json"
-)
+# An unmodified copy of the standard's table (innolitics/dicom-standard, MIT).
+REFERENCE = PROFILE_DIR / "reference" / "confidentiality_profile_attributes.json"
 
 ALL_OPTIONS = [
     "retain-safe-private",
@@ -43,9 +43,10 @@ def tag(keyword: str) -> int:
     return int(value)
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="reference table not available")
 def test_every_reference_row_is_in_the_project_table_with_the_same_actions() -> None:
-    reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    raw = REFERENCE.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == load_profile().provenance["reference_sha256"]
+    reference = json.loads(raw)
     assert len(reference) == 621
     profile = load_profile()
     assert profile.edition == "2024"
@@ -58,6 +59,12 @@ def test_every_reference_row_is_in_the_project_table_with_the_same_actions() -> 
         assert row.basic == ref["basicProfile"], ref["tag"]
         expected = {columns[k]: v for k, v in ref.items() if k in columns}
         assert row.options == expected, ref["tag"]
+
+
+def test_the_committed_table_is_exactly_what_the_builder_makes_from_the_reference() -> None:
+    raw = DEFAULT_REFERENCE.read_bytes()
+    rebuilt = build_profile(json.loads(raw), hashlib.sha256(raw).hexdigest())
+    assert render(rebuilt) == PROFILE_FILE.read_text(encoding="utf-8")
 
 
 def test_profile_records_provenance() -> None:

@@ -7,7 +7,6 @@ import pytest
 from pydicom.datadict import tag_for_keyword
 
 from medshare_anonymizer.dicom_options import OPTIONS, validate_options
-from medshare_anonymizer.dicom_profile_build import DEFAULT_REFERENCE, build_profile, render
 from medshare_anonymizer.dicom_profile import (
     PROFILE_DIR,
     PROFILE_FILE,
@@ -17,6 +16,7 @@ from medshare_anonymizer.dicom_profile import (
     resolve_action,
     resolve_combined,
 )
+from medshare_anonymizer.dicom_profile_build import DEFAULT_REFERENCE, build_profile, render
 
 # An unmodified copy of the standard's table (innolitics/dicom-standard, MIT).
 REFERENCE = PROFILE_DIR / "reference" / "confidentiality_profile_attributes.json"

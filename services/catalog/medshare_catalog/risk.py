@@ -5,12 +5,14 @@ modality and device (rare ones single people out). k is the size of the smallest
 group of records sharing all of them; l is the smallest number of distinct
 diagnoses (the sensitive field) within a group. Below the required k the report
 names the small groups and the generalisations (coarser age bands, year periods,
-ZIP regions, suppressed fields) that would lift k, found greedily from the
-generalisation ladders below, plus the record suppression alternative.
+ZIP regions, suppressed fields) that would lift k: the cheapest combination of
+steps on the ladders below (a full-domain search over at most 864 combinations,
+run on distinct rows with their counts), plus the record suppression alternative.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,9 +64,13 @@ class Step:
 class QuasiIdentifier:
     name: str
     ladder: tuple[Step, ...]  # successively coarser; the last suppresses the field
+    cost: int = 1  # information lost per step: some fields matter more to research
 
 
-# Order = preference when two generalisations help equally (least useful first).
+def _rare_to_other(value: Value) -> Value:
+    return value  # applied with the dataset's counts in `grouped`
+
+
 QUASI_IDENTIFIERS: tuple[QuasiIdentifier, ...] = (
     QuasiIdentifier("device", (Step("suppress device", _suppress),)),
     QuasiIdentifier(
@@ -83,14 +89,19 @@ QUASI_IDENTIFIERS: tuple[QuasiIdentifier, ...] = (
         "age_band",
         (Step("age to 20-year bands", _age_20), Step("suppress age band", _suppress)),
     ),
-    QuasiIdentifier("modality", (Step("rare modalities to OTHER", _suppress),)),
-    QuasiIdentifier("institution", (Step("suppress institution", _suppress),)),
-    QuasiIdentifier("sex", (Step("suppress sex", _suppress),)),
+    QuasiIdentifier(
+        "modality",
+        (Step("rare modalities to OTHER", _rare_to_other), Step("suppress modality", _suppress)),
+    ),
+    QuasiIdentifier("institution", (Step("suppress institution", _suppress),), cost=3),
+    QuasiIdentifier("sex", (Step("suppress sex", _suppress),), cost=3),
 )
 NAMES = tuple(qi.name for qi in QUASI_IDENTIFIERS)
+MODALITY = NAMES.index("modality")
+Row = tuple[Value, ...]
 
 
-def quasi_identifiers(document: Document) -> tuple[Value, ...]:
+def quasi_identifiers(document: Document) -> Row:
     return tuple(document.get(name) for name in NAMES)
 
 
@@ -98,47 +109,58 @@ def sensitive_value(document: Document) -> tuple[str, ...]:
     return tuple(document.get("diagnosis_codes") or ())
 
 
-def generalised(
-    rows: Sequence[tuple[Value, ...]], levels: Sequence[int]
-) -> list[tuple[Value, ...]]:
-    """Rows with each quasi-identifier raised to its level on the ladder."""
-    out = []
-    for row in rows:
-        values = []
-        for qi, level, value in zip(QUASI_IDENTIFIERS, levels, row, strict=True):
-            for step in qi.ladder[:level]:
-                value = step.apply(value)
-            values.append(value)
-        out.append(tuple(values))
-    return out
+def _raise(value: Value, qi: QuasiIdentifier, level: int) -> Value:
+    for step in qi.ladder[:level]:
+        value = step.apply(value)
+    return value
 
 
-def _rare_modalities_to_other(rows: list[tuple[Value, ...]], k: int) -> list[tuple[Value, ...]]:
-    """The modality step only folds modalities rarer than k into OTHER."""
-    index = NAMES.index("modality")
-    counts = Counter(row[index] for row in rows)
+def generalised(rows: Sequence[Row], levels: Sequence[int]) -> list[Row]:
+    """Rows with each quasi-identifier raised to its level on the ladder (modality as is)."""
     return [
-        (*row[:index], "OTHER", *row[index + 1 :])
-        if row[index] not in (None, SUPPRESSED) and counts[row[index]] < k
-        else row
+        tuple(
+            value if index == MODALITY else _raise(value, qi, level)
+            for index, (qi, level, value) in enumerate(
+                zip(QUASI_IDENTIFIERS, levels, row, strict=True)
+            )
+        )
         for row in rows
     ]
 
 
-def grouped(rows: Sequence[tuple[Value, ...]], levels: Sequence[int], k: int) -> Counter[Any]:
-    raised = generalised(
-        rows, [0 if n == "modality" else lv for n, lv in zip(NAMES, levels, strict=True)]
-    )
-    if levels[NAMES.index("modality")] > 0:
-        raised = _rare_modalities_to_other(raised, k)
-    return Counter(raised)
+def grouped(rows: Sequence[Row] | Counter[Row], levels: Sequence[int], k: int) -> Counter[Row]:
+    """Group sizes after generalising; rows may come pre-counted (distinct row -> count)."""
+    counted = rows if isinstance(rows, Counter) else Counter(rows)
+    modality_level = levels[MODALITY]
+    modality_counts: Counter[Value] = Counter()
+    if modality_level == 1:
+        for row, size in counted.items():
+            modality_counts[row[MODALITY]] += size
+    memo: dict[tuple[int, Value], Value] = {}
+
+    def raised(index: int, value: Value) -> Value:
+        if index == MODALITY:
+            if modality_level >= 2:
+                return SUPPRESSED
+            if modality_level == 1 and value is not None and modality_counts[value] < k:
+                return "OTHER"
+            return value
+        key = (index, value)
+        if key not in memo:
+            memo[key] = _raise(value, QUASI_IDENTIFIERS[index], levels[index])
+        return memo[key]
+
+    out: Counter[Row] = Counter()
+    for row, size in counted.items():
+        out[tuple(raised(index, value) for index, value in enumerate(row))] += size
+    return out
 
 
 def k_of(groups: Counter[Any]) -> int:
     return min(groups.values()) if groups else 0
 
 
-def _describe(key: tuple[Value, ...]) -> Document:
+def _describe(key: Row) -> Document:
     return {name: value for name, value in zip(NAMES, key, strict=True)}
 
 
@@ -150,30 +172,33 @@ def _steps_taken(levels: Sequence[int]) -> list[str]:
     ]
 
 
-def suggest(rows: list[tuple[Value, ...]], k: int) -> Document | None:
-    """Greedy: raise one quasi-identifier a level at a time, always the one that helps most."""
-    levels = [0] * len(QUASI_IDENTIFIERS)
-    while True:
-        groups = grouped(rows, levels, k)
-        current = k_of(groups)
-        if current >= k:
-            return {"generalise": _steps_taken(levels), "k": current}
-        options = []
-        for index, qi in enumerate(QUASI_IDENTIFIERS):
-            if levels[index] >= len(qi.ladder):
-                continue
-            trial = levels.copy()
-            trial[index] += 1
-            trial_groups = grouped(rows, trial, k)
-            exposed = sum(size for size in trial_groups.values() if size < k)
-            options.append((k_of(trial_groups) >= k, -exposed, -index, trial))
-        if not options:
-            return None  # even suppressing everything cannot reach k (too few records)
-        levels = max(options)[3]
+def _lattice() -> list[tuple[int, ...]]:
+    """Every combination of levels, cheapest first (ties: least useful fields first)."""
+    ranges = [range(len(qi.ladder) + 1) for qi in QUASI_IDENTIFIERS]
+    combos = list(itertools.product(*ranges))
+
+    def cost(levels: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+        total = sum(level * qi.cost for level, qi in zip(levels, QUASI_IDENTIFIERS, strict=True))
+        return total, tuple(reversed(levels))
+
+    return sorted(combos, key=cost)
 
 
-def l_diversity(documents: Sequence[Document], rows: Sequence[tuple[Value, ...]]) -> Document:
-    diagnoses: dict[tuple[Value, ...], set[tuple[str, ...]]] = defaultdict(set)
+LATTICE = _lattice()
+
+
+def suggest(rows: Sequence[Row], k: int) -> Document | None:
+    """The cheapest full-domain generalisation reaching k (searched over the whole lattice)."""
+    counted = Counter(rows)
+    for levels in LATTICE:
+        groups = grouped(counted, levels, k)
+        if k_of(groups) >= k:
+            return {"generalise": _steps_taken(levels), "k": k_of(groups)}
+    return None  # even suppressing everything cannot reach k (too few records)
+
+
+def l_diversity(documents: Sequence[Document], rows: Sequence[Row]) -> Document:
+    diagnoses: dict[Row, set[tuple[str, ...]]] = defaultdict(set)
     for document, row in zip(documents, rows, strict=True):
         diagnoses[row].add(sensitive_value(document))
     values = [len(found) for found in diagnoses.values()]

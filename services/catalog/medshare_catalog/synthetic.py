@@ -162,7 +162,7 @@ def synthetic_event(index: int, rng: random.Random) -> tuple[RecordDeidentified,
     record = RecordDeidentified(
         record_id=record_id,
         institution=institution,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         patient_pseudonym=_hex(rng, 32),
         shared_bucket="medshare-shared",
         shared_key=key,

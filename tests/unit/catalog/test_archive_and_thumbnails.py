@@ -7,6 +7,7 @@ import hashlib
 import io
 import tarfile
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,7 +78,7 @@ def test_tar_stream_and_mismatch_report() -> None:
 def test_thumbnails_render_within_the_size(name: str, mode: str) -> None:
     path = get_testdata_file(name)
     assert path is not None
-    png = render_thumbnail(open(path, "rb").read(), 64)
+    png = render_thumbnail(Path(path).read_bytes(), 64)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG" and image.mode == mode
     assert max(image.size) == 64

@@ -15,9 +15,20 @@ from medshare_catalog.search import (
 
 
 def test_every_filter_lands_in_the_condition() -> None:
-    query = SearchQuery(kind=["dicom"], modality=["ct"], sex=["f"], study_year=[2021], year_from=2019,
-                        institution=["north"], diagnosis=["C50*"], model="m", output="p", output_min=0.5,
-                        release=["released"], q="chest x-ray*")  # fmt: skip
+    query = SearchQuery(
+        kind=["dicom"],
+        modality=["ct"],
+        sex=["f"],
+        study_year=[2021],
+        year_from=2019,
+        institution=["north"],
+        diagnosis=["C50*"],
+        model="m",
+        output="p",
+        output_min=0.5,
+        release=["released"],
+        q="chest x-ray*",
+    )
     condition = query.to_filter()
     parts = {next(iter(c)) for c in condition["$and"]}
     assert {

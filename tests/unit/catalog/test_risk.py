@@ -17,8 +17,16 @@ def person(
     codes: tuple[str, ...] = ("C50.9",),
     modality: str | None = None,
 ) -> dict[str, Any]:
-    return {"age_band": age, "sex": sex, "zip3": zip3, "study_year": year, "institution": institution,
-            "diagnosis_codes": list(codes), "modality": modality, "device": None}  # fmt: skip
+    return {
+        "age_band": age,
+        "sex": sex,
+        "zip3": zip3,
+        "study_year": year,
+        "institution": institution,
+        "diagnosis_codes": list(codes),
+        "modality": modality,
+        "device": None,
+    }
 
 
 def test_k_is_the_smallest_group() -> None:
@@ -102,7 +110,7 @@ def test_rare_modality_folds_into_other() -> None:
 def test_l_diversity_of_diagnosis() -> None:
     same = [person("60-69", "F", "627", 2021, codes=("C50.9",))] * 5
     assert assess(same, required_k=5)["l"] == 1
-    mixed = same + [person("60-69", "F", "627", 2021, codes=("D24.9",))]
+    mixed = [*same, person("60-69", "F", "627", 2021, codes=("D24.9",))]
     assert assess(mixed, required_k=5, required_l=2)["l"] == 2
     refused = assess(same, required_k=5, required_l=2)
     assert not refused["passes"] and "l-diversity 1" in refused["problems"][0]

@@ -13,6 +13,11 @@ requires the attribute". medshare carries no IOD module tables, so the practical
 
 When several options apply to one attribute, the temporal options win (they are the
 only ones about dates); otherwise C beats K because it retains less.
+
+Beyond the table: UI attributes it does not list that identify instances are
+replaced (U) like the listed ones, and DA/DT attributes it does not list are treated
+like listed dates (removed; shifted under retain-long-modified-dates; kept under
+retain-long-full-dates).
 """
 
 from __future__ import annotations
@@ -182,6 +187,19 @@ def _unlisted_uid_tags(listed: set[int]) -> list[int]:
     return tags
 
 
+def _unlisted_date_tags(listed: set[int]) -> list[int]:
+    """DA/DT attributes the table does not list (newer ones, e.g. ExpiryDate)."""
+    return [tag for tag, entry in DicomDictionary.items()
+            if entry[0] in ("DA", "DT") and tag not in listed]  # fmt: skip
+
+
+def _unlisted_date_action(options: frozenset[str]) -> str:
+    """Dates the table misses are treated like the dates it lists."""
+    if "retain-long-full-dates" in options:
+        return "K"
+    return "C" if "retain-long-modified-dates" in options else "X"
+
+
 @lru_cache(maxsize=64)
 def _build_table(options: frozenset[str]) -> ActionTable:
     exact: dict[int, str] = {}
@@ -195,6 +213,9 @@ def _build_table(options: frozenset[str]) -> ActionTable:
     uid_action = "K" if "retain-uids" in options else "U"
     for tag in _unlisted_uid_tags(set(exact)):
         exact[tag] = uid_action
+    date_action = _unlisted_date_action(options)
+    for tag in _unlisted_date_tags(set(exact)):
+        exact[tag] = date_action
     return ActionTable(
         options=options,
         exact=exact,

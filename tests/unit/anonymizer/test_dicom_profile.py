@@ -145,3 +145,12 @@ def test_each_attribute_option_changes_its_rows(
 
 def test_action_tables_are_cached_per_option_set() -> None:
     assert action_table({"clean-descriptors"}) is action_table(frozenset({"clean-descriptors"}))
+
+
+def test_dates_and_uids_the_table_does_not_list_are_treated_like_listed_ones() -> None:
+    expiry, study_update = tag("ExpiryDate"), tag("StudyUpdateDateTime")
+    assert action_table().action_for(expiry) == "X"
+    assert action_table({"retain-long-modified-dates"}).action_for(study_update) == "C"
+    assert action_table({"retain-long-full-dates"}).action_for(expiry) == "K"
+    assert action_table().action_for(tag("MultiFrameSourceSOPInstanceUID")) == "U"
+    assert action_table({"retain-uids"}).action_for(tag("MultiFrameSourceSOPInstanceUID")) == "K"

@@ -16,7 +16,12 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
-from medshare_anonymizer.dicom_bytes import UnsupportedEncoding, parse_part10
+from medshare_anonymizer.dicom_bytes import (
+    DicomFormatError,
+    UnsupportedEncoding,
+    parse_part10,
+    walk_elements,
+)
 from medshare_anonymizer.dicom_deid import deidentify_dicom
 from medshare_anonymizer.dicom_method import IMPLEMENTATION_CLASS_UID, METHOD_NAME
 from medshare_anonymizer.dicom_options import OPTIONS
@@ -95,6 +100,33 @@ def test_every_released_corpus_file_obeys_the_action_table(options: tuple[str, .
                 assert element.value in ("", None, b"") or tag in (0x00080050, 0x00200010), where
         assert verify_bytes(data, result.output, frozenset(options)) == []
     assert released >= 40
+
+
+def _pydicom_tags(ds: Dataset) -> Iterator[tuple[int, str]]:
+    for element in ds:
+        yield int(element.tag), element.VR
+        if element.VR == "SQ":
+            for item in element.value:
+                yield from _pydicom_tags(item)
+
+
+def test_parser_finds_the_same_elements_as_pydicom_across_the_corpus() -> None:
+    compared = 0
+    for path in corpus():
+        data = path.read_bytes()
+        try:
+            part = parse_part10(data)
+        except (DicomFormatError, UnsupportedEncoding):
+            continue  # rejected or left to pydicom: covered by the corpus test above
+        ours = [(e.tag, e.vr) for e in walk_elements(part.elements)]
+        theirs = list(_pydicom_tags(parse(data)))
+        assert [tag for tag, _ in ours] == [tag for tag, _ in theirs], path.name
+        explicit = part.encoding.explicit
+        # VRs agree where the file states them (private creators sent as UN stay UN).
+        assert all(a == b for (tag, a), (_, b) in zip(ours, theirs, strict=True)
+                   if explicit and b != "UN" and not (tag >> 16) & 1), path.name  # fmt: skip
+        compared += 1
+    assert compared >= 120
 
 
 @pytest.mark.parametrize(

@@ -90,55 +90,84 @@ async def build_world(catalog: Catalog) -> World:
     start = datetime(2024, 5, 1, tzinfo=UTC)
     data, meta = image_bytes("CT_small.dcm", study_uid=study, study_date="20210304")
     world.ids["north_ct"] = await catalog.add_record(
-        institution="north", kind="dicom", metadata=meta, data=data,
-        results=[detector(False)], ingested_at=start,
-    )  # fmt: skip
+        institution="north",
+        kind="dicom",
+        metadata=meta,
+        data=data,
+        results=[detector(False)],
+        ingested_at=start,
+    )
     data, meta = image_bytes(
         "CT_small.dcm", study_uid=study, series_uid=meta["series_instance_uid"], instance_number=2
     )
     world.ids["north_ct_2"] = await catalog.add_record(
         institution="north", kind="dicom", metadata=meta, data=data, ingested_at=start
     )
-    data, meta = image_bytes("MR_small.dcm", study_date="20190615", description="BRAIN MR",
-                             body_part="BRAIN")  # fmt: skip
+    data, meta = image_bytes(
+        "MR_small.dcm", study_date="20190615", description="BRAIN MR", body_part="BRAIN"
+    )
     world.ids["south_mr"] = await catalog.add_record(
-        institution="south", kind="dicom", metadata=meta, data=data,
+        institution="south",
+        kind="dicom",
+        metadata=meta,
+        data=data,
         ingested_at=start + timedelta(minutes=1),
-    )  # fmt: skip
+    )
     data, meta = image_bytes("CT_small.dcm", study_date="20220101", description="ABDOMEN CT")
     world.ids["east_ct"] = await catalog.add_record(
-        institution="east", kind="dicom", metadata=meta, data=data,
+        institution="east",
+        kind="dicom",
+        metadata=meta,
+        data=data,
         ingested_at=start + timedelta(minutes=2),
-    )  # fmt: skip
+    )
     data, meta = image_bytes("CT_small.dcm", study_date="20200202", description="FLAGGED CT")
     world.ids["north_flagged"] = await catalog.add_record(
-        institution="north", kind="dicom", metadata=meta, data=data,
-        results=[detector(True)], ingested_at=start + timedelta(minutes=3),
-    )  # fmt: skip
+        institution="north",
+        kind="dicom",
+        metadata=meta,
+        data=data,
+        results=[detector(True)],
+        ingested_at=start + timedelta(minutes=3),
+    )
     data, meta = case_report(["C50.9"], 2023, "627")
     world.ids["north_case"] = await catalog.add_record(
-        institution="north", kind="case_report", metadata=meta, data=data,
-        results=[malignancy(0.91)], ingested_at=start + timedelta(minutes=4),
-    )  # fmt: skip
+        institution="north",
+        kind="case_report",
+        metadata=meta,
+        data=data,
+        results=[malignancy(0.91)],
+        ingested_at=start + timedelta(minutes=4),
+    )
     data, meta = case_report(["E11.9"], 2022, "303")
     world.ids["east_case"] = await catalog.add_record(
-        institution="east", kind="case_report", metadata=meta, data=data,
-        results=[malignancy(0.12)], ingested_at=start + timedelta(minutes=5),
-    )  # fmt: skip
+        institution="east",
+        kind="case_report",
+        metadata=meta,
+        data=data,
+        results=[malignancy(0.12)],
+        ingested_at=start + timedelta(minutes=5),
+    )
     data, meta = case_report(["D24.9"], 2021, "100")
     world.ids["south_case"] = await catalog.add_record(
-        institution="south", kind="case_report", metadata=meta, data=data,
+        institution="south",
+        kind="case_report",
+        metadata=meta,
+        data=data,
         ingested_at=start + timedelta(minutes=6),
-    )  # fmt: skip
+    )
     quarantined_id = "q" * 64
     await catalog.records.fold_quarantined(
         RecordQuarantined(
-            record_id=quarantined_id, institution="north", kind="dicom", stage="anonymizer",
+            record_id=quarantined_id,
+            institution="north",
+            kind="dicom",
+            stage="anonymizer",
             reason="verifier found source identifiers in: PatientName",
         ),
         uuid.uuid4().hex,
         start,
-    )  # fmt: skip
+    )
     world.ids["quarantined"] = quarantined_id
     return world
 

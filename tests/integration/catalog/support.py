@@ -7,6 +7,7 @@ HTTP to it and seed MongoDB and the shared zone through the catalog's own classe
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import secrets
@@ -48,6 +49,8 @@ def catalog_env(stack_env: dict[str, str], key_dir: Path, **overrides: str) -> d
         "MEDSHARE_MONGO_DB": f"catalog_{run}",
         "MEDSHARE_CATALOG_JWT_SECRET_FILE": str(key_file),
         "MEDSHARE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        # Its own group: tests running side by side must not rebalance each other.
+        "MEDSHARE_CONSUMER_GROUP": f"catalog-{run}",
         **overrides,
     }
 
@@ -126,10 +129,7 @@ class Catalog:
         return record_id
 
 
-@asynccontextmanager
-async def running_catalog(env: dict[str, str]) -> AsyncIterator[Catalog]:
-    settings = settings_from(env)
-    app = create_app(settings)
+def _seeded(settings: CatalogSettings, http: httpx.AsyncClient) -> Catalog:
     objects = ObjectStore.from_settings(settings)
     mongo: AsyncMongoClient[Document] = AsyncMongoClient(settings.mongo_url, tz_aware=True)
     database = mongo[settings.mongo_db]
@@ -140,24 +140,49 @@ async def running_catalog(env: dict[str, str]) -> AsyncIterator[Catalog]:
         objects=objects,
         shared_bucket=settings.shared_bucket,
     )
+    issuer = TokenIssuer(settings.jwt_key())
+    return Catalog(settings, http, records, Directory(database), objects, issuer, mongo)
+
+
+@asynccontextmanager
+async def running_catalog(env: dict[str, str], drop: bool = True) -> AsyncIterator[Catalog]:
+    """The app in this process (lifespan included) behind an ASGI transport."""
+    settings = settings_from(env)
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://catalog.test", timeout=60
+        ) as http:
+            catalog = _seeded(settings, http)
+            try:
+                yield catalog
+            finally:
+                if drop:
+                    await catalog.mongo.drop_database(settings.mongo_db)
+                await catalog.mongo.close()
+
+
+@asynccontextmanager
+async def catalog_process(env: dict[str, str], log_dir: Path) -> AsyncIterator[Catalog]:
+    """`medshare catalog serve` as a real process on a free port (for the browser)."""
+    from medshare_infra.services import ServiceProcess
+    from tests.support.pipeline import free_port
+
+    settings = settings_from(env)
+    service = ServiceProcess("catalog", free_port(), env, log_dir / "catalog.log")
+    service.start()
     try:
-        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://catalog.test", timeout=60
-            ) as http:
-                yield Catalog(
-                    settings,
-                    http,
-                    records,
-                    Directory(database),
-                    objects,
-                    TokenIssuer(settings.jwt_key()),
-                    mongo,
-                )
+        await asyncio.to_thread(service.wait_ready, 90)
+        async with httpx.AsyncClient(base_url=service.url, timeout=60) as http:
+            catalog = _seeded(settings, http)
+            try:
+                yield catalog
+            finally:
+                await catalog.mongo.drop_database(settings.mongo_db)
+                await catalog.mongo.close()
     finally:
-        await mongo.drop_database(settings.mongo_db)
-        await mongo.close()
+        await asyncio.to_thread(service.stop)
 
 
 def image_bytes(

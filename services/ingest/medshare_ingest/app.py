@@ -74,6 +74,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         settings.raw_bucket,
         publish_timeout_s=settings.ingest_publish_timeout_s,
         store_timeout_s=settings.ingest_store_timeout_s,
+        io_threads=settings.ingest_io_threads,
     )
     handler = SubmittedHandler(desk, broker, topics, limits, settings.ingest_publish_timeout_s)
     declare_kafka_door(
@@ -103,6 +104,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     async def stop_scp() -> None:
         for server in scp:
             await asyncio.to_thread(server.stop)
+        desk.close()
 
     app = create_service_app(
         title="medshare ingest",

@@ -86,7 +86,7 @@ class SubmittedHandler:
     async def validate(self, read: ReadMessage) -> None:
         submission = read.submission
         if submission.kind == "dicom":
-            await asyncio.to_thread(validate_dicom, submission.data, self.limits)
+            await self.desk.run_blocking(validate_dicom, submission.data, self.limits)
         else:
             check_case_report(submission.data, submission.content_type, self.limits)
 

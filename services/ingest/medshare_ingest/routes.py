@@ -112,14 +112,15 @@ class Doors:
 class DoorCheck:
     """Validates a body for one door and says which content type to store it under."""
 
-    def __init__(self, limits: IngestLimits, kind: str):
+    def __init__(self, desk: SubmissionDesk, limits: IngestLimits, kind: str):
+        self.desk = desk
         self.limits = limits
         self.kind = kind
 
     async def __call__(self, body: bytes, media_type: str) -> str:
         if self.kind == "dicom":
             # Parsing a large instance takes a while: keep the event loop serving.
-            await asyncio.to_thread(validate_dicom, body, self.limits)
+            await self.desk.run_blocking(validate_dicom, body, self.limits)
             return DICOM
         return check_case_report(body, media_type, self.limits)
 
@@ -132,8 +133,8 @@ def ingest_router(
 ) -> APIRouter:
     router = APIRouter(tags=["ingest"])
     doors = Doors(desk, institutions, limits, retry_after_s)
-    dicom_check = DoorCheck(limits, "dicom")
-    case_report_check = DoorCheck(limits, "case_report")
+    dicom_check = DoorCheck(desk, limits, "dicom")
+    case_report_check = DoorCheck(desk, limits, "case_report")
 
     @router.post("/instances", status_code=202)
     async def post_instance(request: Request) -> JSONResponse:
@@ -225,7 +226,7 @@ class StowRun:
                 "refused"
             )
         try:
-            facts = await asyncio.to_thread(validate_dicom, payload, self.doors.limits)
+            facts = await self.doors.desk.run_blocking(validate_dicom, payload, self.doors.limits)
         except InvalidSubmission as error:
             failure = FAILURE_FOR_REFUSAL[error.kind]
             return InstanceOutcome(sop_class, sop_instance, failure, str(error)), "refused"

@@ -44,6 +44,9 @@ class IngestSettings(CommonSettings):
     ingest_publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
     ingest_store_timeout_s: float = Field(default=60.0, gt=0, le=600)
     ingest_retry_after_s: int = Field(default=5, ge=1, le=3600)
+    # Threads for blocking work (object-store calls, DICOM parsing): the default pool
+    # (CPUs + 4) would queue S3 round trips of concurrent clients behind each other.
+    ingest_io_threads: int = Field(default=32, ge=1, le=512)
     # DICOM C-STORE SCP: port 0 turns it off. The allow-list maps calling AE titles
     # to the institution they send for, e.g. {"PACS_A": "st-elsewhere"}.
     dimse_port: int = Field(default=0, ge=0, le=65535)

@@ -18,12 +18,14 @@ publishing a second event, and once it lands the marker is written.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from faststream.kafka import KafkaBroker
 
@@ -72,12 +74,6 @@ class StoreUnavailable(NotAccepted):
     """The raw zone could not be written or read in time."""
 
 
-async def _sha256(data: bytes) -> str:
-    if len(data) < 1024 * 1024:
-        return hashlib.sha256(data).hexdigest()
-    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())  # keep the loop free
-
-
 def record_id_for(institution: str, sha256: str) -> str:
     return hashlib.sha256(f"{institution}\x1f{sha256}".encode()).hexdigest()[:32]
 
@@ -95,6 +91,7 @@ class SubmissionDesk:
         raw_bucket: str,
         publish_timeout_s: float = 10.0,
         store_timeout_s: float = 60.0,
+        io_threads: int = 32,
     ):
         self.store = store
         self.broker = broker
@@ -104,12 +101,25 @@ class SubmissionDesk:
         self.store_timeout_s = store_timeout_s
         # record id -> its announcement (publish, then marker) still in progress
         self.pending: dict[str, asyncio.Task[None]] = {}
+        # Blocking work (object-store calls, DICOM parsing) runs here: the default pool
+        # (CPUs + 4 threads) would queue concurrent clients' S3 round trips behind each other.
+        self.io = ThreadPoolExecutor(io_threads, thread_name_prefix="ingest-io")
+
+    async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self.io, functools.partial(function, *args)
+        )
+
+    def close(self) -> None:
+        self.io.shutdown(wait=False, cancel_futures=True)
 
     async def accept(self, submission: Submission, trace_id: str | None = None) -> Accepted:
-        sha256 = await _sha256(submission.data)
+        sha256 = await self._sha256(submission.data)
         record_id = record_id_for(submission.institution, sha256)
         marker_key = f"accepted/{record_id}"
-        if await self._stored(self.store.exists(self.raw_bucket, marker_key)):
+        if await self._stored(
+            self.run_blocking(self.store.exists_sync, self.raw_bucket, marker_key)
+        ):
             log.info("duplicate submission", extra={"record_id": record_id, "sha256": sha256})
             return Accepted(record_id, sha256, duplicate=True)
 
@@ -166,7 +176,9 @@ class SubmissionDesk:
             await publish_event(
                 self.broker, self.topics.ingested, event, key=record_id, service=SERVICE
             )
-            await self.store.put(self.raw_bucket, marker_key, record_id.encode(), "text/plain")
+            await self.run_blocking(
+                self.store.put_sync, self.raw_bucket, marker_key, record_id.encode(), "text/plain"
+            )
             log.info("announced", extra={"record_id": record_id})
 
         task = asyncio.create_task(announce(), name=f"announce-{record_id}")
@@ -192,6 +204,11 @@ class SubmissionDesk:
             raise PublishFailed("event broker did not acknowledge in time") from None
         except Exception as error:
             raise PublishFailed(f"event broker unavailable ({type(error).__name__})") from None
+
+    async def _sha256(self, data: bytes) -> str:
+        if len(data) < 1024 * 1024:
+            return hashlib.sha256(data).hexdigest()
+        return await self.run_blocking(lambda: hashlib.sha256(data).hexdigest())
 
     async def _stored(self, operation: Awaitable[T]) -> T:
         try:

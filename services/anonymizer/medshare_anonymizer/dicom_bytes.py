@@ -8,7 +8,7 @@ with undefined length, so edited values never force length recomputation.
 
 Malformed input raises ``DicomFormatError`` (the record is rejected; messages name
 tags, never values). Valid encodings this parser does not handle (a sequence hidden
-in a UN element, elements out of order, an invalid VR) raise ``UnsupportedEncoding``:
+in a big-endian UN element, elements out of order, an invalid VR) raise ``UnsupportedEncoding``:
 the caller then lets pydicom normalise the file and parses the result.
 """
 
@@ -95,8 +95,9 @@ class Encoding:
 
 
 EXPLICIT_LITTLE = Encoding(explicit=True, little=True)
+IMPLICIT_LITTLE = Encoding(explicit=False, little=True)
 _ENCODINGS = {
-    IMPLICIT_LE: Encoding(explicit=False, little=True),
+    IMPLICIT_LE: IMPLICIT_LITTLE,
     EXPLICIT_BE: Encoding(explicit=True, little=False),
 }
 
@@ -107,12 +108,17 @@ def encoding_for(transfer_syntax: str) -> Encoding:
 
 
 class Element:
-    """Offsets of one element in the parsed buffer; ``items`` is set for sequences."""
+    """Offsets of one element in the parsed buffer; ``items`` is set for sequences.
 
-    __slots__ = ("end", "items", "start", "tag", "value_end", "value_start", "vr")
+    ``items_encoding`` is set for a sequence sent as UN: its items are implicit VR
+    little endian whatever the dataset's encoding (PS3.5 6.2.2).
+    """
+
+    __slots__ = ("end", "items", "items_encoding", "start", "tag", "value_end", "value_start", "vr")
 
     def __init__(self, tag: int, vr: str, start: int, value_start: int, value_end: int,
-                 end: int, items: list[list[Element]] | None) -> None:  # fmt: skip
+                 end: int, items: list[list[Element]] | None,
+                 items_encoding: Encoding | None = None) -> None:  # fmt: skip
         self.tag = tag
         self.vr = vr
         self.start = start
@@ -120,6 +126,7 @@ class Element:
         self.value_end = value_end
         self.end = end
         self.items = items
+        self.items_encoding = items_encoding
 
 
 _IMPLICIT_VR_CACHE: dict[int, str] = {}
@@ -179,6 +186,7 @@ def _parse_dataset(buf: bytes, pos: int, end: int, enc: Encoding, in_undefined_i
             raise UnsupportedEncoding("elements out of ascending tag order")
         previous = tag
         items: list[list[Element]] | None = None
+        items_encoding: Encoding | None = None
         if length == UNDEFINED:
             if vr == "SQ" or (vr == "UN" and not explicit):
                 vr = "SQ"
@@ -186,7 +194,8 @@ def _parse_dataset(buf: bytes, pos: int, end: int, enc: Encoding, in_undefined_i
             elif tag == PIXEL_DATA or vr in ("OB", "OW"):
                 element_end = _skip_fragments(buf, value_start, enc)
             elif vr == "UN":
-                raise UnsupportedEncoding(f"UN element {tag_text(tag)} of undefined length")
+                vr, items_encoding = "SQ", IMPLICIT_LITTLE
+                items, element_end = _un_sequence(buf, value_start, None, enc, tag)
             else:
                 raise DicomFormatError(f"undefined length on non-sequence {tag_text(tag)}")
             value_end = element_end
@@ -197,17 +206,30 @@ def _parse_dataset(buf: bytes, pos: int, end: int, enc: Encoding, in_undefined_i
                     f"truncated file: element {tag_text(tag)} extends past the end of the data"
                 )
             if vr == "UN" and explicit:
-                known = dictionary_vr(tag)
-                if known == "SQ":
-                    raise UnsupportedEncoding(f"sequence {tag_text(tag)} encoded as UN")
-                vr = known  # value bytes are the same; replacements use the real VR
-            if vr == "SQ":
+                vr = dictionary_vr(tag)  # value bytes are the same; replacements use the real VR
+                if vr == "SQ":
+                    items_encoding = IMPLICIT_LITTLE
+                    items, _ = _un_sequence(buf, value_start, value_end, enc, tag)
+            elif vr == "SQ":
                 items, _ = _parse_items(buf, value_start, value_end, enc)
-        elements.append(Element(tag, vr, pos, value_start, value_end, element_end, items))
+        elements.append(
+            Element(tag, vr, pos, value_start, value_end, element_end, items, items_encoding)
+        )
         pos = element_end
     if in_undefined_item:
         raise DicomFormatError("truncated file: item without its delimiter")
     return elements, pos
+
+
+def _un_sequence(buf: bytes, pos: int, end: int | None, enc: Encoding, tag: int
+                 ) -> tuple[list[list[Element]], int]:  # fmt: skip
+    """Items of a sequence sent as UN: implicit VR little endian inside."""
+    if not enc.little:
+        raise UnsupportedEncoding(f"sequence {tag_text(tag)} encoded as UN in big endian")
+    try:
+        return _parse_items(buf, pos, end, IMPLICIT_LITTLE)
+    except DicomFormatError:
+        raise UnsupportedEncoding(f"sequence {tag_text(tag)} encoded as UN") from None
 
 
 def _parse_items(buf: bytes, pos: int, end: int | None, enc: Encoding

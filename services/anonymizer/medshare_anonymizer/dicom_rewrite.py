@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from medshare_anonymizer.dicom_bytes import (
     ITEM,
@@ -113,12 +113,18 @@ class Rewriter:
         return False
 
     def _sequence(self, element: Element, out: Chunks) -> None:
-        out.append(self.encoding.header(element.tag, "SQ", UNDEFINED))
+        inner = self
+        if element.items_encoding is not None and element.items_encoding is not self.encoding:
+            # A sequence sent as UN stays UN, its items implicit VR little endian.
+            inner = replace(self, encoding=element.items_encoding)  # shares counts and UIDs
+            out.append(self.encoding.header(element.tag, "UN", UNDEFINED))
+        else:
+            out.append(self.encoding.header(element.tag, "SQ", UNDEFINED))
         for item in element.items or ():
-            out.append(self._item_start)
-            self.dataset(item, out)
-            out.append(self._item_end)
-        out.append(self._sequence_end)
+            out.append(inner._item_start)
+            inner.dataset(item, out)
+            out.append(inner._item_end)
+        out.append(inner._sequence_end)
 
     def _value(self, element: Element) -> bytes:
         return bytes(self.source[element.value_start : element.value_end])

@@ -42,16 +42,17 @@ _WELL_KNOWN = WELL_KNOWN_UID_ROOT.encode()
 class PhiNeedles:
     """The source's identifying values: (needle, whole-word) pairs.
 
-    Matching is two-staged for speed: a plain case-folded substring test over the
-    text (C speed, no pattern to compile), and only on a hit the word-bounded
-    pattern, compiled on first use.
+    Searching needs no pattern: each needle is looked for as a case-folded
+    substring (C speed), and a whole-word needle's hits are then checked for word
+    characters on either side. Scrubbing uses one word-bounded pattern, compiled
+    on first use.
     """
 
     def __init__(self, needles: set[tuple[bytes, bool]]) -> None:
         # Longest first so the alternation prefers whole values over their tokens.
         self.needles = sorted(needles, key=lambda n: (-len(n[0]), n[0]))
         self.count = len(self.needles)
-        self._folded = [text.lower() for text, _ in self.needles]
+        self._folded = [(text.lower(), whole) for text, whole in self.needles]
         self._pattern: re.Pattern[bytes] | None = None
 
     @property
@@ -69,16 +70,35 @@ class PhiNeedles:
     def may_occur_in(self, text: bytes) -> bool:
         """False when no needle occurs in ``text`` even as a substring."""
         folded = text.lower()
-        return any(needle in folded for needle in self._folded)
+        return any(needle in folded for needle, _ in self._folded)
 
     def search(self, text: bytes) -> bool:
-        return self.may_occur_in(text) and self.pattern.search(text) is not None
+        """True when a needle occurs in ``text`` (as a whole word where it must)."""
+        folded = text.lower()
+        return any(_occurs(folded, needle, whole) for needle, whole in self._folded)
 
     def scrub(self, text: bytes) -> bytes:
         """Removes every needle from free text (the C action for descriptors)."""
         if not self.may_occur_in(text):
             return text
         return b" ".join(self.pattern.sub(b" ", text).split())
+
+
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _occurs(folded: bytes, needle: bytes, whole: bool) -> bool:
+    """``needle`` in ``folded``; for a whole-word needle, not inside a longer word."""
+    start = folded.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        if not whole or (
+            (start == 0 or folded[start - 1] not in _WORD_BYTES)
+            and (end == len(folded) or folded[end] not in _WORD_BYTES)
+        ):
+            return True
+        start = folded.find(needle, start + 1)
+    return False
 
 
 @cache

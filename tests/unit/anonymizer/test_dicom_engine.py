@@ -17,6 +17,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from medshare_anonymizer.dicom_bytes import (
+    IMPLICIT_LITTLE,
     DicomFormatError,
     UnsupportedEncoding,
     parse_part10,
@@ -163,16 +164,19 @@ def test_deflated_dataset_is_inflated_and_deflated_again(keys: PseudonymKeys) ->
     assert verify_bytes(data, result.output) == []
 
 
-def test_sequence_hidden_in_a_un_element_is_walked_after_normalising(keys: PseudonymKeys) -> None:
+def test_sequence_sent_as_un_is_walked_and_stays_un(keys: PseudonymKeys) -> None:
     data = read_bytes(sample_path("rtdose_rle_1frame.dcm"))
-    with pytest.raises(UnsupportedEncoding):
-        parse_part10(data)  # ReferencedRTPlanSequence is encoded as UN
+    (plan,) = [e for e in parse_part10(data).elements if e.tag == 0x300C0002]
+    assert plan.vr == "SQ" and plan.items and plan.items_encoding is IMPLICIT_LITTLE
+    assert data[plan.start + 4 : plan.start + 6] == b"UN"  # ReferencedRTPlanSequence as UN
     source = parse(data)
     referenced = source.ReferencedRTPlanSequence[0].ReferencedSOPInstanceUID
     result = deidentify_dicom(data, keys, "h")
     assert result.status == "ok" and result.output is not None
     out = parse(result.output)
     assert out.ReferencedRTPlanSequence[0].ReferencedSOPInstanceUID == keys.uid(referenced)
+    (written,) = [e for e in parse_part10(result.output).elements if e.tag == 0x300C0002]
+    assert written.items_encoding is IMPLICIT_LITTLE and len(written.items or []) == 1
 
 
 def test_out_of_order_elements_are_normalised(keys: PseudonymKeys) -> None:

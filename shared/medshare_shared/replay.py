@@ -94,15 +94,12 @@ def _consumer(settings: CommonSettings) -> AIOKafkaConsumer:
 
 async def read_topic(settings: CommonSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
     """Every committed record of `topic` up to its current end."""
+    partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+    if not partitions:
+        return []
     consumer = _consumer(settings)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -114,6 +111,22 @@ async def read_topic(settings: CommonSettings, topic: str) -> list[ConsumerRecor
         return records
     finally:
         await consumer.stop()
+
+
+async def partitions_of(settings: CommonSettings, topic: str) -> list[int]:
+    """The partition numbers of `topic` (none when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        partition["partition"]
+        for entry in described
+        if entry["topic"] == topic and not entry.get("error_code")
+        for partition in entry["partitions"]
+    )
 
 
 def position_of(record: ConsumerRecord[Any, Any]) -> str:

@@ -1,7 +1,8 @@
 """`medshare bench deid`: medshare against dicognito, pydicom/deid and Orthanc, one run.
 
 Every tool de-identifies the same corpus, bytes in memory to bytes out, one instance
-at a time, on one pinned core. Reported per tool: instances per second and MB per
+at a time, on one pinned core; the in-process tools take turns on each instance
+(Orthanc, a server, runs after them). Reported per tool: instances per second and MB per
 second over the whole corpus (refusals included: a refusal is a result), the same
 over the *common* instances every tool produced output for (like for like), and how
 many of the profile's attributes it actually handled (``bench_handled``).
@@ -108,26 +109,38 @@ def _record(run: ToolRun, source: dict[Any, Any] | None, output: bytes | None) -
         run.tallies.append(None)
 
 
-def _measure(tool: Tool, version: str, datas: list[bytes], sources: list[dict[Any, Any] | None],
-             progress: Progress) -> ToolRun:  # fmt: skip
-    run = ToolRun(tool.name, version)
-    with contextlib.suppress(Exception):  # the timed loop below records failures
-        tool.run(datas[0])  # warm-up: imports, caches, tables
-    task = progress.add_task(tool.name, total=len(datas))
+def _time_one(tool: Tool, run: ToolRun, data: bytes, source: dict[Any, Any] | None) -> None:
+    started = time.perf_counter()
+    try:
+        output = tool.run(data)
+    except Exception:
+        output = None
+        run.failures += 1
+    run.seconds.append(time.perf_counter() - started)
+    status = getattr(tool, "last_status", "")
+    if status:
+        run.statuses[status] += 1
+    _record(run, source, output)  # outside the timed part
+
+
+def _measure(
+    tools: list[tuple[Tool, str]],
+    datas: list[bytes],
+    sources: list[dict[Any, Any] | None],
+    progress: Progress,
+) -> list[ToolRun]:
+    """Times the in-process tools instance by instance, taking turns on each instance, so
+    that load from elsewhere on a shared machine falls on all of them alike."""
+    runs = [ToolRun(tool.name, version) for tool, version in tools]
+    for tool, _ in tools:
+        with contextlib.suppress(Exception):  # the timed loop below records failures
+            tool.run(datas[0])  # warm-up: imports, caches, tables
+    task = progress.add_task("in-process", total=len(datas))
     for data, source in zip(datas, sources, strict=True):
-        started = time.perf_counter()
-        try:
-            output = tool.run(data)
-        except Exception:
-            output = None
-            run.failures += 1
-        run.seconds.append(time.perf_counter() - started)
-        status = getattr(tool, "last_status", "")
-        if status:
-            run.statuses[status] += 1
-        _record(run, source, output)  # outside the timed part
+        for (tool, _), run in zip(tools, runs, strict=True):
+            _time_one(tool, run, data, source)
         progress.advance(task)
-    return run
+    return runs
 
 
 def _orthanc(files: list[Path], sources: list[dict[Any, Any] | None], cpu: int) -> ToolRun:
@@ -168,7 +181,6 @@ def run_tools(files: list[Path], datas: list[bytes], chosen: list[str], options:
     """Each chosen tool over the whole corpus, one after the other."""
     columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
-    runs: list[ToolRun] = []
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("reading", total=len(datas))
         sources: list[dict[Any, Any] | None] = []
@@ -178,10 +190,8 @@ def run_tools(files: list[Path], datas: list[bytes], chosen: list[str], options:
             except Exception:  # unreadable input: timed, but not measurable
                 sources.append(None)
             progress.advance(task)
-        for name in chosen:
-            if name != "orthanc":
-                tool, version = _make_tool(name, options)
-                runs.append(_measure(tool, version, datas, sources, progress))
+        tools = [_make_tool(name, options) for name in chosen if name != "orthanc"]
+        runs = _measure(tools, datas, sources, progress)
     if "orthanc" in chosen:
         console.print("orthanc: running in a private network namespace ...")
         runs.append(_orthanc(files, sources, cpu))

@@ -32,8 +32,14 @@ SUBMITTED_DESCRIPTION = (
 )
 
 
-def declare_kafka_door(broker: KafkaBroker, topics: Topics, handler: SubmittedHandler,
-                       group_id: str, session_timeout_ms: int) -> None:  # fmt: skip
+def declare_kafka_door(
+    broker: KafkaBroker,
+    topics: Topics,
+    handler: SubmittedHandler,
+    group_id: str,
+    session_timeout_ms: int,
+    workers: int = 1,
+) -> None:
     """The consumer of records.submitted and the topics ingest writes (also the AsyncAPI doc)."""
     broker.subscriber(
         topics.submitted,
@@ -41,6 +47,7 @@ def declare_kafka_door(broker: KafkaBroker, topics: Topics, handler: SubmittedHa
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_workers=workers,  # one consumer per worker, partitions split between them
         decoder=raw_body,
         title=f"{topics.submitted}:Submit",
         description=SUBMITTED_DESCRIPTION,
@@ -78,7 +85,12 @@ def create_app(settings: IngestSettings) -> FastAPI:
     )
     handler = SubmittedHandler(desk, broker, topics, limits, settings.ingest_publish_timeout_s)
     declare_kafka_door(
-        broker, topics, handler, settings.consumer_group, settings.consumer_session_timeout_ms
+        broker,
+        topics,
+        handler,
+        settings.consumer_group,
+        settings.consumer_session_timeout_ms,
+        settings.ingest_kafka_workers,
     )
 
     scp: list[StoreSCP] = []

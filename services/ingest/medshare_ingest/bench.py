@@ -15,6 +15,7 @@ place of the real work, with 1, 8 and 32 concurrent clients:
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from medshare_ingest.bench_clients import DOORS, DoorRun, run_door
+from medshare_ingest.bench_orthanc import orthanc_unavailable, run_orthanc
 from medshare_ingest.bench_service import BenchService
 from medshare_ingest.sample_data import diverse_samples, renewed
 from medshare_shared.bench import bar_plot, latency_summary, write_results
@@ -68,8 +70,15 @@ def renewable(paths: list[Path]) -> list[bytes]:
               default=Path("bench-results/ingest.json"), show_default=True)  # fmt: skip
 @click.option("--max-file-bytes", default=600_000, show_default=True,
               help="largest sample file to use")  # fmt: skip
+@click.option("--orthanc/--no-orthanc", default=True, show_default=True,
+              help="also measure Orthanc on this machine (when installed)")  # fmt: skip
 def bench_ingest(
-    count: int, doors: tuple[str, ...], levels: str, out: Path, max_file_bytes: int
+    count: int,
+    doors: tuple[str, ...],
+    levels: str,
+    out: Path,
+    max_file_bytes: int,
+    orthanc: bool,
 ) -> None:
     """Measure ingest's doors against the local servers (MEDSHARE_ environment)."""
     console = Console()
@@ -98,11 +107,32 @@ def bench_ingest(
                 rows.append(_row(run, level, instances))
                 console.print(_line(door, rows[-1]))
             results["doors"][door] = rows
+    if orthanc:
+        results["orthanc_here"] = _orthanc(console, stream, count, concurrency, out.parent)
+        if "rows" in results["orthanc_here"]:
+            results["doors"]["orthanc (http)"] = results["orthanc_here"]["rows"]
     results["table"] = _table_rows(results["doors"])
     write_results(out, "ingest", results)
     _plot(out, results["doors"], concurrency)
     _print_table(console, results["doors"])
     console.print(f"wrote {out}")
+
+
+def _orthanc(
+    console: Console, stream: Iterator[bytes], count: int, levels: list[int], folder: Path
+) -> dict[str, Any]:
+    reason = orthanc_unavailable()
+    if reason is not None:
+        console.print(f"Orthanc not measured: {reason}")
+        return {"skipped": reason}
+    batches = {level: [next(stream) for _ in range(count)] for level in levels}
+    with tempfile.TemporaryDirectory(dir=folder) as workdir:
+        version, runs = run_orthanc(batches, Path(workdir))
+    rows = [_row(runs[level], level, batches[level]) for level in levels]
+    for row in rows:
+        console.print(_line("orthanc", row))
+    return {"version": version, "setup": "Debian Orthanc, SQLite index, same machine and "
+            "client, POST /instances", "rows": rows}  # fmt: skip
 
 
 def _row(run: DoorRun, level: int, instances: list[bytes]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class DoorRun:
 
 async def run_door(door: str, target: Target, instances: list[bytes], concurrency: int) -> DoorRun:
     if door == "http":
-        return await _http(target.url, instances, concurrency)
+        return await http_door(target.url, instances, concurrency)
     if door == "dicom":
         return await asyncio.to_thread(_dicom, target.dimse_port, instances, concurrency)
     if door == "kafka":
@@ -55,7 +55,10 @@ async def run_door(door: str, target: Target, instances: list[bytes], concurrenc
     raise ValueError(f"unknown door {door}")
 
 
-async def _http(url: str, instances: list[bytes], concurrency: int) -> DoorRun:
+async def http_door(
+    url: str, instances: list[bytes], concurrency: int, ok_status: int = 202
+) -> DoorRun:
+    """POST /instances from `concurrency` clients; `ok_status` is the acknowledgement."""
     run = DoorRun()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"X-Institution": BENCH_INSTITUTION, "Content-Type": "application/dicom"}
@@ -70,7 +73,7 @@ async def _http(url: str, instances: list[bytes], concurrency: int) -> DoorRun:
                 except httpx.HTTPError:
                     run.errors += 1
                     continue
-                if answer.status_code == 202:
+                if answer.status_code == ok_status:
                     run.latencies_s.append(time.perf_counter() - started)
                 else:
                     run.errors += 1

@@ -47,6 +47,9 @@ class IngestSettings(CommonSettings):
     # Threads for blocking work (object-store calls, DICOM parsing): the default pool
     # (CPUs + 4) would queue S3 round trips of concurrent clients behind each other.
     ingest_io_threads: int = Field(default=32, ge=1, le=512)
+    # Consumers of records.submitted in this process, each owning some partitions (order
+    # and commits stay per partition): more than the topic's partitions would sit idle.
+    ingest_kafka_workers: int = Field(default=3, ge=1, le=64)
     # DICOM C-STORE SCP: port 0 turns it off. The allow-list maps calling AE titles
     # to the institution they send for, e.g. {"PACS_A": "st-elsewhere"}.
     dimse_port: int = Field(default=0, ge=0, le=65535)

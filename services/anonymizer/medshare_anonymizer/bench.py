@@ -12,6 +12,7 @@ Timings exclude each tool's one-off set-up and a warm-up instance.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.metadata
 import os
 import tempfile
@@ -136,10 +137,15 @@ def _measure(
         with contextlib.suppress(Exception):  # the timed loop below records failures
             tool.run(datas[0])  # warm-up: imports, caches, tables
     task = progress.add_task("in-process", total=len(datas))
-    for data, source in zip(datas, sources, strict=True):
-        for (tool, _), run in zip(tools, runs, strict=True):
-            _time_one(tool, run, data, source)
-        progress.advance(task)
+    gc.collect()
+    gc.freeze()  # the corpus and its reference values are not garbage: never rescan them
+    try:
+        for data, source in zip(datas, sources, strict=True):
+            for (tool, _), run in zip(tools, runs, strict=True):
+                _time_one(tool, run, data, source)
+            progress.advance(task)
+    finally:
+        gc.unfreeze()
     return runs
 
 

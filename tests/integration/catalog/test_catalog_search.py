@@ -1,0 +1,252 @@
+"""Every filter and facet against records folded into the real server, and keyset pages
+that stay stable while records keep arriving.
+
+Expectations are computed in Python from the synthetic events themselves (their raw
+metadata and model results), not from the catalog's derived fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from medshare_catalog.records import RecordStore
+from medshare_catalog.synthetic import synthetic_document, synthetic_event
+from medshare_shared.events import ModelResult, RecordDeidentified, RecordInferred
+from tests.integration.catalog.support import Catalog, catalog_env, running_catalog
+
+RECORDS = 400
+# The synthetic generator's ZIP3 base for hospital-01 and its neighbour.
+_BASE = int(hashlib.sha256(b"hospital-01").hexdigest()[:4], 16) % 900 + 100
+ZIPS = (f"{_BASE:03d}", f"{_BASE + 1:03d}")
+Event = tuple[RecordDeidentified, list[ModelResult]]
+
+
+@dataclass
+class Corpus:
+    catalog: Catalog
+    store: RecordStore
+    events: dict[str, Event]
+
+    def admin(self) -> dict[str, str]:
+        return self.catalog.auth("ada", "admin")
+
+
+async def fold(store: RecordStore, bucket: str, index: int, rng: random.Random,
+               shift: timedelta = timedelta(0)) -> Event:  # fmt: skip
+    record, results = synthetic_event(index, rng)
+    record = record.model_copy(
+        update={"shared_bucket": bucket, "ingested_at": record.ingested_at + shift}
+    )
+    at = record.ingested_at + timedelta(seconds=2)
+    await store.fold_deidentified(record, uuid.uuid4().hex, at)
+    for offset, result in enumerate(results, start=1):
+        inferred = RecordInferred(record_id=record.record_id, patient_pseudonym="p", result=result)
+        await store.fold_inferred(inferred, uuid.uuid4().hex, at + timedelta(seconds=offset))
+    return record, results
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def corpus(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Corpus]:
+    env = catalog_env(stack_env, Path(tmp_path_factory.mktemp("keys")))
+    async with running_catalog(env) as catalog:
+        # No object reads at fold time: synthetic images have no pixels in the shared zone.
+        store = RecordStore(catalog.records.collection, gates=catalog.settings.release_gates,
+                            shared_bucket=catalog.bucket)  # fmt: skip
+        rng = random.Random(20240601)
+        events: dict[str, Event] = {}
+        documents = []
+        for index in range(RECORDS):
+            record, results = synthetic_event(index, rng)
+            record = record.model_copy(update={"shared_bucket": catalog.bucket})
+            events[record.record_id] = (record, results)
+            documents.append(synthetic_document(record, results, catalog.settings.release_gates))
+        # Bulk-loaded as the benchmark does; records arriving later are folded one by one.
+        await store.collection.insert_many(documents)
+        yield Corpus(catalog, store, events)
+
+
+def year(meta: dict[str, Any]) -> int | None:
+    value = meta.get("study_year") or meta.get("encounter_year")
+    return int(value) if value is not None else None
+
+
+def has_result(results: list[ModelResult], test: Callable[[ModelResult], bool]) -> bool:
+    return any(test(result) for result in results)
+
+
+def flagged(results: list[ModelResult]) -> bool:
+    return has_result(results, lambda r: r.model_name == "burned-in-text" and r.outputs["has_text"])
+
+
+FILTERS: list[tuple[dict[str, Any], Callable[[RecordDeidentified, list[ModelResult]], bool]]] = [
+    ({"kind": "case_report"}, lambda r, _: r.kind == "case_report"),
+    ({"modality": ["ct", "MR"]}, lambda r, _: r.metadata.get("modality") in {"CT", "MR"}),
+    ({"body_part": "chest"}, lambda r, _: r.metadata.get("body_part") == "CHEST"),
+    ({"study_year": [2010, 2020]}, lambda r, _: year(r.metadata) in {2010, 2020}),
+    ({"year_from": 2015, "year_to": 2018}, lambda r, _: 2015 <= (year(r.metadata) or 0) <= 2018),
+    ({"age_band": ["90+", "80-89"]}, lambda r, _: r.metadata.get("age_band") in {"90+", "80-89"}),
+    ({"sex": "f"}, lambda r, _: r.metadata.get("sex") == "F"),
+    ({"institution": "hospital-03"}, lambda r, _: r.institution == "hospital-03"),
+    ({"zip3": list(ZIPS)}, lambda r, _: r.metadata.get("zip3") in ZIPS),
+    ({"diagnosis": "C50.9"}, lambda r, _: "C50.9" in r.metadata.get("diagnosis_codes", [])),
+    ({"diagnosis": "E11*"},
+     lambda r, _: any(c.startswith("E11") for c in r.metadata.get("diagnosis_codes", []))),
+    ({"model": "diabetes-progression"},
+     lambda _, res: has_result(res, lambda m: m.model_name == "diabetes-progression")),
+    ({"model": "breast-cancer-malignancy", "output": "malignancy_probability", "output_min": 0.8},
+     lambda _, res: has_result(res, lambda m: m.outputs.get("malignancy_probability", 0) >= 0.8)),
+    ({"output": "progression_score", "output_min": 100, "output_max": 200},
+     lambda _, res: has_result(res, lambda m: 100 <= m.outputs.get("progression_score", 0) <= 200)),
+    ({"model": "breast-cancer-malignancy", "model_version": "1.1.0"},
+     lambda _, res: has_result(res, lambda m: m.model_version == "1.1.0")),
+    ({"output": "label", "output_value": "malignant"},
+     lambda _, res: has_result(res, lambda m: m.outputs.get("label") == "malignant")),
+    ({"model": "burned-in-text", "output": "has_text", "output_value": "true"},
+     lambda _, res: flagged(res)),
+    ({"release": "withheld"}, lambda _, res: flagged(res)),
+    ({"release": "released", "kind": "dicom"},
+     lambda r, res: r.kind == "dicom" and not flagged(res)),
+    ({"q": "mammogram"},
+     lambda r, _: "mammogram" in r.metadata.get("study_description", "").lower()),
+    ({"q": "Type 2 diabetes"},
+     lambda r, _: "Type 2 diabetes" in r.metadata.get("description", "")),
+    ({"q": "mammo*"},
+     lambda r, _: "mammogram" in r.metadata.get("study_description", "").lower()),
+    ({"q": "siemens"}, lambda r, _: r.metadata.get("manufacturer") == "SIEMENS"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("params", "expected"), FILTERS, ids=[str(f[0]) for f in FILTERS])
+async def test_every_filter(
+    corpus: Corpus,
+    params: dict[str, Any],
+    expected: Callable[[RecordDeidentified, list[ModelResult]], bool],
+) -> None:
+    want = {rid for rid, (record, results) in corpus.events.items() if expected(record, results)}
+    assert want, "the corpus must hold matching records for the filter to mean something"
+    assert len(want) < RECORDS
+    page = await corpus.catalog.http.get(
+        "/records", params={**params, "limit": 500}, headers=corpus.admin()
+    )
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert {item["record_id"] for item in body["items"]} == want
+    assert body["total"] == len(want)
+
+
+async def test_facets_count_every_value_under_the_filters(corpus: Corpus) -> None:
+    answer = await corpus.catalog.http.get(
+        "/records/facets", params={"kind": "dicom"}, headers=corpus.admin()
+    )
+    facets = answer.json()
+    images = [(r, res) for r, res in corpus.events.values() if r.kind == "dicom"]
+    expected = {
+        "kind": Counter(r.kind for r, _ in images),
+        "modality": Counter(r.metadata["modality"] for r, _ in images),
+        "body_part": Counter(r.metadata["body_part"] for r, _ in images),
+        "study_year": Counter(r.metadata["study_year"] for r, _ in images),
+        "age_band": Counter(r.metadata["age_band"] for r, _ in images),
+        "sex": Counter(r.metadata["sex"] for r, _ in images),
+        "institution": Counter(r.institution for r, _ in images),
+        "release_state": Counter("withheld" if flagged(res) else "released" for _, res in images),
+        "model": Counter(m.model_name for _, res in images for m in res),
+    }
+    for name, counts in expected.items():
+        assert {e["value"]: e["count"] for e in facets[name]} == dict(counts), name
+    assert facets["zip3"] == [] and facets["diagnosis_codes"] == []  # images carry neither
+    reports = await corpus.catalog.http.get(
+        "/records/facets", params={"kind": "case_report"}, headers=corpus.admin()
+    )
+    codes = Counter(
+        code
+        for r, _ in corpus.events.values()
+        if r.kind == "case_report"
+        for code in r.metadata["diagnosis_codes"]
+    )
+    assert {e["value"]: e["count"] for e in reports.json()["diagnosis_codes"]} == dict(codes)
+
+
+async def test_summary_statistics_and_output_distributions(corpus: Corpus) -> None:
+    stats = (await corpus.catalog.http.get("/records/stats", headers=corpus.admin())).json()
+    assert stats["total"] == RECORDS
+    probabilities = [m.outputs["malignancy_probability"] for _, res in corpus.events.values()
+                     for m in res if m.model_name == "breast-cancer-malignancy"]  # fmt: skip
+    summaries = [s for s in stats["model_outputs"] if s["output"] == "malignancy_probability"]
+    assert sum(s["count"] for s in summaries) == len(probabilities)
+    assert min(s["min"] for s in summaries) == min(probabilities)
+    assert max(s["max"] for s in summaries) == max(probabilities)
+    for summary in summaries:
+        assert sum(b["count"] for b in summary["histogram"]) == summary["count"]
+    labels = {(e["output"], e["value"]): e["count"] for e in stats["model_labels"]
+              if e["model"] == "burned-in-text"}  # fmt: skip
+    flagged_count = sum(1 for _, res in corpus.events.values() if flagged(res))
+    assert labels[("has_text", True)] == flagged_count
+    assert sum(e["count"] for e in stats["by_modality"]) == sum(
+        1 for r, _ in corpus.events.values() if r.kind == "dicom"
+    )
+
+
+async def test_bad_parameters_are_refused_by_name(corpus: Corpus) -> None:
+    http = corpus.catalog.http
+    answer = await http.get("/records", params={"output_min": 1}, headers=corpus.admin())
+    assert answer.status_code == 422 and "output" in answer.json()["detail"]
+    answer = await http.get("/records", params={"cursor": "bogus"}, headers=corpus.admin())
+    assert answer.status_code == 422 and answer.json()["detail"] == "cursor malformed"
+
+
+@pytest.mark.parametrize("sort", ["recent", "id"])
+async def test_pages_stay_stable_while_records_arrive(corpus: Corpus, sort: str) -> None:
+    http, admin = corpus.catalog.http, corpus.admin()
+    present = {
+        doc["_id"] async for doc in corpus.store.collection.find({"cataloged": True}, {"_id": 1})
+    }
+    rng = random.Random(sort)
+    seen: list[str] = []
+    arriving = asyncio.Event()
+    paging_done = asyncio.Event()
+    arrived_while_paging = 0
+
+    async def page_through() -> None:
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 37, "sort": sort}
+            if cursor:
+                params["cursor"] = cursor
+            body = (await http.get("/records", params=params, headers=admin)).json()
+            seen.extend(item["record_id"] for item in body["items"])
+            arriving.set()
+            cursor = body["next"]
+            if not cursor:
+                paging_done.set()
+                return
+            await asyncio.sleep(0.05)
+
+    async def keep_arriving() -> None:
+        nonlocal arrived_while_paging
+        await arriving.wait()
+        for index in range(60):
+            # Newer and older than what is being paged: both must not disturb it.
+            shift = timedelta(days=400) if index % 2 else timedelta(days=-400)
+            record, results = await fold(corpus.store, corpus.catalog.bucket,
+                                         10_000 + index, rng, shift)  # fmt: skip
+            corpus.events[record.record_id] = (record, results)
+            arrived_while_paging += not paging_done.is_set()
+
+    await asyncio.gather(page_through(), keep_arriving())
+    assert arrived_while_paging >= 10, "records must really arrive between pages"
+    assert len(seen) == len(set(seen)), "a record appeared on two pages"
+    assert present <= set(seen), "a record present from the start was skipped"

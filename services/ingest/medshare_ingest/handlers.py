@@ -85,10 +85,16 @@ class SubmittedHandler:
 
     async def validate(self, read: ReadMessage) -> None:
         submission = read.submission
-        if submission.kind == "dicom":
-            await self.desk.run_blocking(validate_dicom, submission.data, self.limits)
-        else:
-            check_case_report(submission.data, submission.content_type, self.limits)
+        try:
+            if submission.kind == "dicom":
+                await self.desk.run_blocking(validate_dicom, submission.data, self.limits)
+            else:
+                check_case_report(submission.data, submission.content_type, self.limits)
+        except InvalidSubmission:
+            raise
+        except Exception as error:
+            # Unexpected, but retrying cannot help: refuse rather than loop on this record.
+            raise InvalidSubmission(f"could not be validated ({type(error).__name__})") from None
 
     async def reject(
         self,

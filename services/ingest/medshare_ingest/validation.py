@@ -109,9 +109,17 @@ def validate_dicom(data: bytes, limits: IngestLimits | None = None) -> DicomFact
     problems: list[str] = []
     token = _problems.set(problems)
     try:
-        dataset = _parse(data)
+        return _checked(data, limits, problems)
+    except InvalidSubmission:
+        raise
+    except Exception as error:  # a corrupt file can break pydicom in ways not listed here
+        raise InvalidSubmission(f"malformed DICOM data set ({type(error).__name__})") from None
     finally:
         _problems.reset(token)
+
+
+def _checked(data: bytes, limits: IngestLimits, problems: list[str]) -> DicomFacts:
+    dataset = _parse(data)
     if problems:
         raise InvalidSubmission(problems[0])
     transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "") or "")
@@ -120,11 +128,7 @@ def validate_dicom(data: bytes, limits: IngestLimits | None = None) -> DicomFact
     limits.check_transfer_syntax(transfer_syntax)
     last = _last_raw_element(dataset)
     # Decoding first: a bad length shows at its own element, before the garbage it causes.
-    token = _problems.set(problems)
-    try:
-        _decode_every_element(dataset)
-    finally:
-        _problems.reset(token)
+    _decode_every_element(dataset)
     if problems:
         raise InvalidSubmission(problems[0])
     _check_last_element(last, dataset, len(data))

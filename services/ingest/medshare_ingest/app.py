@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import urllib3
 from fastapi import FastAPI, HTTPException
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from minio import Minio
 
 from medshare_ingest.dimse import StoreSCP
 from medshare_ingest.handlers import SubmittedHandler, raw_body
@@ -68,10 +70,29 @@ def declare_kafka_door(
     )
 
 
+def raw_zone_store(settings: IngestSettings) -> ObjectStore:
+    """The object store with a connection pool as large as the I/O thread pool (minio's
+    default keeps 10 and reconnects for every call beyond that) and bounded timeouts."""
+    store = ObjectStore.from_settings(settings)
+    pool = urllib3.PoolManager(
+        maxsize=settings.ingest_io_threads,
+        timeout=urllib3.Timeout(connect=10, read=settings.ingest_store_timeout_s),
+        retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
+    store.client = Minio(
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=settings.s3_secure,
+        http_client=pool,
+    )
+    return store
+
+
 def create_app(settings: IngestSettings) -> FastAPI:
     quiet_dicom_libraries()
     broker = make_broker(settings, client_id="medshare-ingest")
-    store = ObjectStore.from_settings(settings)
+    store = raw_zone_store(settings)
     topics = settings.topics
     limits = settings.limits
     desk = SubmissionDesk(

@@ -159,6 +159,9 @@ async def fetch_originals(
     """The original record of each dead letter, by the dead letter's position."""
     found: dict[str, ConsumerRecord[Any, Any]] = {}
     by_event_id: dict[tuple[str, str], list[str]] = {}
+    letters = list(letters)
+    if not letters:
+        return found  # (an aiokafka consumer stopped right after start raises)
     consumer = _consumer(settings)
     await consumer.start()
     try:

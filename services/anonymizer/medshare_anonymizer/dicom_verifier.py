@@ -144,9 +144,15 @@ def _needles_of(keyword: str, vr: str, raw: bytes, private: bool) -> list[tuple[
         if not text or text.upper() in INSERTED_VALUES:
             continue
         if vr == "PN":
-            for token in _SPLIT_NAME.split(text):
+            tokens = [token for token in _SPLIT_NAME.split(text) if token]
+            for token in tokens:
                 if len(token) >= 3 and not (token.isdigit() and len(token) < 4):
                     found.append((token, True))
+            # Short components ("Li^Wu") are too common alone, but not side by side.
+            for pair in (tokens[:2], tokens[1::-1]):
+                joined = b" ".join(pair)
+                if len(pair) == 2 and len(joined) >= 4:
+                    found.append((joined, True))
         elif vr in ("DA", "DT"):
             found.extend((r.encode(), True) for r in date_renderings(text[:8].decode("latin-1")))
         elif vr == "UI":

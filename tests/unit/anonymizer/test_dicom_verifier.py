@@ -77,3 +77,12 @@ def test_date_renderings() -> None:
     assert "08/29/1951" in date_renderings("19510829")
     assert "1951-08-29" in date_renderings("19510829")
     assert date_renderings("1951") == []
+
+
+def test_short_name_components_are_caught_side_by_side(keys: PseudonymKeys) -> None:
+    source = _ct()
+    source.PatientName = "Li^Wu"
+    output = _deid(source, keys)
+    output.ImageComments = "reviewed with wu li on call"
+    output.StudyDescription = "LI follow-up"  # one short component alone: everyday text
+    assert verify(source, output) == ["ImageComments"]

@@ -14,6 +14,7 @@ identifiers, treat DST's names like the raw zone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -124,13 +125,25 @@ def deidentify_path(path: Path) -> dict[str, Any]:
             "findings": result.findings}  # fmt: skip
 
 
-def _run(inputs: list[Path], workers: int, job: tuple[Any, ...]) -> Iterator[dict[str, Any]]:
+def _ready(_: int) -> bool:
+    return True
+
+
+def _pool(workers: int, job: tuple[Any, ...]) -> ProcessPoolExecutor | None:
+    """A started worker pool (None for one worker): the processes are forked here, before
+    the progress bar starts its thread, so no lock is copied into a child while held."""
     if workers <= 1:
         _start_job(*job)
-        yield from map(deidentify_path, inputs)
-        return
-    with ProcessPoolExecutor(workers, initializer=_start_job, initargs=job) as pool:
-        yield from pool.map(deidentify_path, inputs, chunksize=4)
+        return None
+    pool = ProcessPoolExecutor(workers, initializer=_start_job, initargs=job)
+    list(pool.map(_ready, range(workers)))
+    return pool
+
+
+def _run(inputs: list[Path], pool: ProcessPoolExecutor | None) -> Iterator[dict[str, Any]]:
+    if pool is None:
+        return map(deidentify_path, inputs)
+    return pool.map(deidentify_path, inputs, chunksize=4)
 
 
 @click.command("dicom")
@@ -162,12 +175,14 @@ def dicom(src: Path, dst: Path, option_names: tuple[str, ...], profile_only: boo
     statuses: Counter[str] = Counter()
     columns = (TextColumn("de-identifying"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with (
-        (destination / REPORT_NAME).open("w", encoding="utf-8") as report,
-        Progress(*columns, console=Console(stderr=True)) as bar,
-    ):
+    with contextlib.ExitStack() as stack:
+        pool = _pool(min(workers, max(len(inputs), 1)), job)
+        if pool is not None:
+            stack.enter_context(pool)
+        report = stack.enter_context((destination / REPORT_NAME).open("w", encoding="utf-8"))
+        bar = stack.enter_context(Progress(*columns, console=Console(stderr=True)))
         task = bar.add_task("dicom", total=len(inputs))
-        for line in _run(inputs, min(workers, max(len(inputs), 1)), job):
+        for line in _run(inputs, pool):
             report.write(json.dumps(line, sort_keys=True) + "\n")
             statuses[line["status"]] += 1
             bar.advance(task)

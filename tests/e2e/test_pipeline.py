@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -21,15 +22,20 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from medshare_catalog.tokens import TokenIssuer
 from medshare_shared.object_store import ObjectStore
 from tests.support.pipeline import running_services, wait_for
 
 DEADLINE_S = 60
 
 
-def catalog_record(catalog_url: str, record_id: str) -> dict[str, Any] | None:
-    response = httpx.get(f"{catalog_url}/records/{record_id}", timeout=5)
+def catalog_record(catalog_url: str, record_id: str, token: str) -> dict[str, Any] | None:
+    response = httpx.get(f"{catalog_url}/records/{record_id}", headers=bearer(token), timeout=5)
     return response.json() if response.status_code == 200 else None
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def store_for(env: dict[str, str]) -> ObjectStore:
@@ -88,7 +94,11 @@ def test_dicom_and_case_report_flow_to_catalog(
     patient_name = str(pydicom.dcmread(io.BytesIO(source)).PatientName)
     assert patient_name  # the fixture carries a real (fictional) name
 
-    with running_services(pipeline_env, tmp_path / "logs") as services:
+    key_file = tmp_path / "catalog-jwt.key"
+    key_file.write_text(secrets.token_hex(32))
+    token = TokenIssuer(key_file.read_bytes()).issue("e2e", "admin")
+    env = {**pipeline_env, "MEDSHARE_CATALOG_JWT_SECRET_FILE": str(key_file)}
+    with running_services(env, tmp_path / "logs") as services:
         ingest, catalog = services["ingest"].url, services["catalog"].url
         headers = {"X-Institution": "springfield-general"}
         answer = httpx.post(
@@ -106,7 +116,9 @@ def test_dicom_and_case_report_flow_to_catalog(
         case_id = answer.json()["record_id"]
 
         record = wait_for(
-            lambda: catalog_record(catalog, dicom_id), DEADLINE_S, "DICOM record in the catalog"
+            lambda: catalog_record(catalog, dicom_id, token),
+            DEADLINE_S,
+            "DICOM record in the catalog",
         )
         assert record["kind"] == "dicom"
         assert record["institution"] == "springfield-general"
@@ -127,7 +139,7 @@ def test_dicom_and_case_report_flow_to_catalog(
         assert raw == source
 
         def case_with_model() -> dict[str, Any] | None:
-            found = catalog_record(catalog, case_id)
+            found = catalog_record(catalog, case_id, token)
             return found if found and found.get("models") else None
 
         case = wait_for(case_with_model, DEADLINE_S, "case report with a model result")
@@ -140,7 +152,7 @@ def test_dicom_and_case_report_flow_to_catalog(
         for value in ("Rosalind", "Quimby", "MRN-4471923", "217-555-0142", "Larkspur"):
             assert value not in dumped
 
-        listing = httpx.get(f"{catalog}/records", timeout=5).json()
+        listing = httpx.get(f"{catalog}/records", headers=bearer(token), timeout=5).json()
         assert listing["total"] == 2
         assert {item["record_id"] for item in listing["items"]} == {dicom_id, case_id}
 

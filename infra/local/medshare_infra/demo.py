@@ -39,6 +39,24 @@ def demo_secret(data_dir: Path) -> Path:
     return path
 
 
+def catalog_key(data_dir: Path) -> Path:
+    """The catalog's token-signing key for this machine's demo (kept out of the repository)."""
+    path = data_dir / "secrets" / "catalog_jwt.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path
+
+
+def catalog_token(env: dict[str, str]) -> str:
+    """An admin bearer token for the demo's catalog (`medshare catalog token`)."""
+    command = [sys.executable, "-m", "medshare_shared", "catalog", "token"]
+    command += ["--user", "demo-admin", "--role", "admin", "--ttl", "7d"]
+    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 def ensure_model(env: dict[str, str], name: str) -> None:
     medshare = [sys.executable, "-m", "medshare_shared", "models"]
     shown = subprocess.run([*medshare, "show", name], env=env, capture_output=True)
@@ -89,13 +107,18 @@ def _status(counts: dict[str, int]) -> str:
     return " ".join(f"{key}={value}" for key, value in counts.items())
 
 
-def wait_for_catalog(catalog_url: str, expected: int, timeout_s: float = 120) -> dict[str, object]:
+def wait_for_catalog(
+    catalog_url: str, expected: int, token: str, timeout_s: float = 120
+) -> dict[str, object]:
     """Wait until the catalog has settled (count stops growing or reaches the expectation)."""
     deadline, last, stable_since = time.monotonic() + timeout_s, -1, time.monotonic()
     listing: dict[str, object] = {}
+    headers = {"Authorization": f"Bearer {token}"}
     with console.status("waiting for the catalog"):
         while time.monotonic() < deadline:
-            listing = httpx.get(f"{catalog_url}/records", params={"limit": 500}, timeout=10).json()
+            listing = httpx.get(
+                f"{catalog_url}/records", params={"limit": 500}, headers=headers, timeout=10
+            ).json()
             total = int(listing["total"])  # type: ignore[call-overload]
             if total != last:
                 last, stable_since = total, time.monotonic()
@@ -105,7 +128,9 @@ def wait_for_catalog(catalog_url: str, expected: int, timeout_s: float = 120) ->
     return listing
 
 
-def summarise(listing: dict[str, object], counts: dict[str, int], urls: dict[str, str]) -> None:
+def summarise(
+    listing: dict[str, object], counts: dict[str, int], urls: dict[str, str], token: str
+) -> None:
     items: list[dict[str, object]] = listing.get("items", [])  # type: ignore[assignment]
     table = Table(title=f"catalog: {listing.get('total')} records")
     for column in ("kind", "release", "count"):
@@ -123,6 +148,8 @@ def summarise(listing: dict[str, object], counts: dict[str, int], urls: dict[str
     for name, url in urls.items():
         console.print(f"  {name:<10} {url}")
     console.print(f"  records    {urls['catalog']}/records   (API docs: {urls['catalog']}/docs)")
+    console.print(f"  web page   {urls['catalog']}/ui/   sign in with this admin token:")
+    console.print(token, soft_wrap=True)
     console.print("Ctrl-C stops the services and the servers this demo started.")
 
 
@@ -139,6 +166,7 @@ def demo(case_reports: int) -> None:
         **os.environ,
         **stack.env(),
         "MEDSHARE_ANONYMIZER_SECRET_FILE": str(demo_secret(stack.data_dir)),
+        "MEDSHARE_CATALOG_JWT_SECRET_FILE": str(catalog_key(stack.data_dir)),
     }
     services = {
         name: ServiceProcess(name, DEMO_PORTS[name], env, stack.data_dir / "logs" / f"{name}.log")
@@ -152,10 +180,11 @@ def demo(case_reports: int) -> None:
             for service in services.values():
                 service.wait_ready(120)
         counts = push_samples(services["ingest"].url, case_reports)
+        token = catalog_token(env)
         listing = wait_for_catalog(
-            services["catalog"].url, counts["accepted"] + counts["duplicate"]
+            services["catalog"].url, counts["accepted"] + counts["duplicate"], token
         )
-        summarise(listing, counts, {name: s.url for name, s in services.items()})
+        summarise(listing, counts, {name: s.url for name, s in services.items()}, token)
         while all(service.is_running() for service in services.values()):
             time.sleep(1)
         console.print(f"[red]a service stopped; see its log under {stack.data_dir / 'logs'}")

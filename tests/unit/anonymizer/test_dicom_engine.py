@@ -211,12 +211,19 @@ def test_private_creator_written_only_for_its_surviving_block(keys: PseudonymKey
     assert block[0x0C].value == "800"
 
 
-def test_method_is_recorded_and_replaces_source_values(keys: PseudonymKeys) -> None:
+@pytest.mark.parametrize(
+    ("left_out", "temporal"),
+    [("retain-long-full-dates", "MODIFIED"), ("retain-long-modified-dates", "UNMODIFIED")],
+)
+def test_method_is_recorded_and_replaces_source_values(
+    left_out: str, temporal: str, keys: PseudonymKeys
+) -> None:
+    """All twelve options across the two runs (the temporal ones exclude each other)."""
     source = parse(read_bytes(sample_path("CT_small.dcm")))
     source.PatientIdentityRemoved = "NO"
     source.DeidentificationMethod = "hand edited"
     source.BodyPartExamined = "CHEST"
-    chosen = frozenset(OPTIONS) - {"retain-long-full-dates"}
+    chosen = frozenset(OPTIONS) - {left_out}
     result = deidentify_dicom(to_bytes(source), keys, "h", chosen)
     assert result.status == "ok", result.reason
     assert result.output is not None
@@ -228,7 +235,10 @@ def test_method_is_recorded_and_replaces_source_values(keys: PseudonymKeys) -> N
     assert [item.CodeValue for item in items] == expected
     assert {item.CodingSchemeDesignator for item in items} == {"DCM"}
     assert items[0].CodeMeaning == "Basic Application Confidentiality Profile"
-    assert out.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert [item.CodeMeaning for item in items[1:]] == [
+        OPTIONS[name].meaning for name in sorted(chosen, key=lambda n: OPTIONS[n].code)
+    ]
+    assert out.LongitudinalTemporalInformationModified == temporal
     assert out.RecognizableVisualFeatures == "NO"
 
 

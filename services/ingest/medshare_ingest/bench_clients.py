@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -101,6 +102,10 @@ def _dicom(port: int, instances: list[bytes], concurrency: int) -> DoorRun:
         for sop_class, syntax in contexts:
             ae.add_requested_context(sop_class, [syntax])
         assoc = ae.associate("127.0.0.1", port, ae_title="MEDSHARE")
+        if assoc.is_established and assoc.dul.socket and assoc.dul.socket.socket:
+            # As dcmtk's storescu does by default: without it every C-STORE waits ~40 ms
+            # for a delayed ACK (Nagle), which would measure the client, not ingest.
+            assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         start_line.wait()
         try:
             for dataset in share:

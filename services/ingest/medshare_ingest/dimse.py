@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Mapping
 
 from pydicom.dataset import Dataset
@@ -81,7 +82,11 @@ class StoreSCP:
         server = ae.start_server(
             (host, port),
             block=False,
-            evt_handlers=[(evt.EVT_C_STORE, self.on_store), (evt.EVT_C_ECHO, self.on_echo)],
+            evt_handlers=[
+                (evt.EVT_CONN_OPEN, self.on_connect),
+                (evt.EVT_C_STORE, self.on_store),
+                (evt.EVT_C_ECHO, self.on_echo),
+            ],
         )
         assert server is not None  # block=False returns the running server
         self.server = server
@@ -93,6 +98,12 @@ class StoreSCP:
         if self.server is not None:
             self.server.shutdown()
             self.server = None
+
+    def on_connect(self, event: evt.Event) -> None:
+        # Responses are small writes: without TCP_NODELAY each can wait out a delayed ACK.
+        transport = event.assoc.dul.socket
+        if transport is not None and transport.socket is not None:
+            transport.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def on_echo(self, event: evt.Event) -> int:
         return SUCCESS

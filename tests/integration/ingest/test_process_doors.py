@@ -50,6 +50,8 @@ def storescu(calling_ae: str, port: int, folder: Path) -> subprocess.CompletedPr
         ["storescu", "-aet", calling_ae, "-aec", "MEDSHARE", "-R", "+sd", "+r", "-nh",
          "127.0.0.1", str(port), str(folder)],
         capture_output=True, text=True, timeout=120,
+        # dcmtk leaves Nagle on unless told: each C-STORE would wait out a delayed ACK.
+        env={**os.environ, "TCP_NODELAY": "1"},
     )  # fmt: skip
 
 

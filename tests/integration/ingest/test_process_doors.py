@@ -7,6 +7,7 @@ import asyncio
 import base64
 import io
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path

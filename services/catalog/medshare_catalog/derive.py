@@ -4,7 +4,9 @@ Folds store only facts taken from events (the de-identified record, each model
 result, a quarantine) and stewards' reviews. Everything queries and people read
 (facet fields, free-text tokens, the model-result array, the release state and
 the lineage) is a pure function of those facts, recomputed after every change, so
-the order events arrive in, or how often, cannot change the outcome.
+the order events arrive in, or how often, cannot change the outcome. The lineage
+is computed when a record is read rather than stored: nothing queries it, and
+smaller documents scan faster.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ DERIVED_FIELDS = (
     "text_tokens",
     "results",
     "release",
-    "lineage",
 )
 TOKEN = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
 # Metadata fields whose (de-identified) words free-text search matches.
@@ -260,10 +261,14 @@ def lineage(document: Document, results: Sequence[Document]) -> list[Document]:
 
 
 def derive(document: Document, gates: Sequence[str], require_verdict: bool = False) -> Document:
-    """All derived fields of one record document."""
+    """The derived fields stored with a record (what queries filter on)."""
     results = model_results(document)
     derived = search_fields(document)
     derived["results"] = results
     derived["release"] = release_state(document, results, gates, require_verdict)
-    derived["lineage"] = lineage(document, results)
     return derived
+
+
+def record_lineage(document: Document) -> list[Document]:
+    """The lineage of a stored record document."""
+    return lineage(document, document.get("results") or model_results(document))

@@ -75,6 +75,6 @@ def review_router(records: RecordStore, access: Access) -> APIRouter:
             query={"decision": decision.decision, "reason": decision.reason},
             extra={"release": updated.get("release")},
         )
-        return public_view(updated)
+        return public_view(updated, with_lineage=True)
 
     return router

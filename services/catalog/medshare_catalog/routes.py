@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from medshare_catalog.access import Access, Caller
+from medshare_catalog.derive import record_lineage
 from medshare_catalog.records import Document, RecordStore
 from medshare_catalog.search import QueryError, Searcher, SearchQuery
 from medshare_catalog.shared_zone import NotAnImage, OutsideSharedZone, SharedZone
@@ -25,9 +26,11 @@ HIDDEN_FIELDS = {
 }
 
 
-def public_view(document: Document) -> dict[str, Any]:
+def public_view(document: Document, with_lineage: bool = False) -> dict[str, Any]:
     view = {key: value for key, value in document.items() if key not in HIDDEN_FIELDS}
     view["record_id"] = document["_id"]
+    if with_lineage:
+        view["lineage"] = record_lineage(document)
     return view
 
 
@@ -168,7 +171,7 @@ def records_router(
     ) -> dict[str, Any]:
         document = await visible_record(caller, records, record_id, "view")
         await caller.audit("view", record_ids=[record_id])
-        return public_view(document)
+        return public_view(document, with_lineage=True)
 
     @router.get("/records/{record_id}/download", summary="A time-limited download link")
     async def download(

@@ -20,6 +20,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from medshare_catalog.derive import tokens
+from medshare_catalog.records import INDEXES
 
 Document = dict[str, Any]
 Sort = Literal["recent", "id"]
@@ -39,7 +40,6 @@ FACET_SIZE = 50
 # Heavy or internal fields a result list leaves out (the record detail has them).
 LIST_PROJECTION = {
     "text_tokens": 0,
-    "lineage": 0,
     "models": 0,
     "reviews": 0,
     "revision": 0,
@@ -182,6 +182,68 @@ def text_conditions(text: str | None) -> list[Document]:
     return conditions
 
 
+# -- the driving index -----------------------------------------------------------
+# SecantusDB's planner uses an index only when a filter has a single predicate, so
+# the catalog names the index itself: the most selective field the query constrains
+# (the rest of the filter still applies to what that index yields).
+SELECTIVITY = (
+    "text_tokens",
+    "diagnosis_codes",
+    "results.model_name",
+    "zip3",
+    "body_part",
+    "modality",
+    "study_year",
+    "age_band",
+    "institution",
+    "sex",
+    "kind",
+    "release.state",
+)
+IndexName = str
+
+
+def index_on(field: str) -> IndexName | None:
+    """The name MongoDB gives the catalog's index led by `field` (count/aggregate want names)."""
+    keys = next((keys for keys in INDEXES if keys[0][0] == field), None)
+    return "_".join(f"{name}_{direction}" for name, direction in keys) if keys else None
+
+
+def constrained_fields(query: SearchQuery, scope_filter: Document) -> set[str]:
+    fields: set[str] = set()
+    if text_conditions(query.q):
+        fields.add("text_tokens")
+    if len(query.diagnosis) == 1:
+        fields.add("diagnosis_codes")
+    if query.model:
+        fields.add("results.model_name")
+    for name, values in (
+        ("zip3", query.zip3),
+        ("body_part", query.body_part),
+        ("modality", query.modality),
+        ("age_band", query.age_band),
+        ("institution", query.institution),
+        ("sex", query.sex),
+        ("kind", query.kind),
+        ("release.state", query.release),
+    ):
+        if values:
+            fields.add(name)
+    if query.study_year or query.year_from is not None or query.year_to is not None:
+        fields.add("study_year")
+    if "institution" in scope_filter:
+        fields.add("institution")  # a researcher's agreements name institutions
+    return fields
+
+
+def driving_index(query: SearchQuery, scope_filter: Document) -> IndexName | None:
+    fields = constrained_fields(query, scope_filter)
+    for name in SELECTIVITY:
+        if name in fields:
+            return index_on(name)
+    return None
+
+
 # -- keyset cursors ------------------------------------------------------------
 def sort_spec(sort: Sort) -> list[tuple[str, int]]:
     if sort == "id":
@@ -234,8 +296,12 @@ class Page:
 
 
 class Searcher:
-    def __init__(self, collection: AsyncCollection[Document]):
+    def __init__(self, collection: AsyncCollection[Document], index_hints: bool = True):
         self.collection = collection
+        self.index_hints = index_hints
+
+    def hint(self, query: SearchQuery, scope_filter: Document) -> IndexName | None:
+        return driving_index(query, scope_filter) if self.index_hints else None
 
     async def page(
         self,
@@ -248,9 +314,13 @@ class Searcher:
         with_total: bool = True,
     ) -> Page:
         matching = combine(scope_filter, query.to_filter())
-        total = await self.collection.count_documents(matching) if with_total else -1
+        hint = self.hint(query, scope_filter)
+        options: Document = {"hint": hint} if hint else {}
+        total = await self.collection.count_documents(matching, **options) if with_total else -1
         bounded = combine(matching, after_cursor(sort, cursor)) if cursor else matching
         found = self.collection.find(bounded, LIST_PROJECTION).sort(sort_spec(sort)).limit(limit)
+        if hint:
+            found = found.hint(hint)
         items = [doc async for doc in found]
         following = encode_cursor(sort, items[-1]) if len(items) == limit else None
         return Page(items, total, following)
@@ -271,6 +341,9 @@ class Searcher:
             "diagnosis_codes": 1,
         }
         found = self.collection.find(combine(scope_filter, query.to_filter()), projection)
+        hint = self.hint(query, scope_filter)
+        if hint:
+            found = found.hint(hint)
         return [doc async for doc in found.sort("_id", ASCENDING)]
 
     async def facets(self, scope_filter: Document, query: SearchQuery) -> Document:
@@ -298,7 +371,9 @@ class Searcher:
             {"$project": {**{f: 1 for f in FACET_FIELDS}, "results.model_name": 1}},
             {"$facet": branches},
         ]
-        rows = await (await self.collection.aggregate(pipeline)).to_list()
+        hint = self.hint(query, scope_filter)
+        options: Document = {"hint": hint} if hint else {}
+        rows = await (await self.collection.aggregate(pipeline, **options)).to_list()
         result = rows[0] if rows else {}
         return {
             name: [{"value": row["_id"], "count": row["n"]} for row in result.get(name, [])]

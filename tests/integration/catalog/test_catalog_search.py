@@ -216,37 +216,37 @@ async def test_pages_stay_stable_while_records_arrive(corpus: Corpus, sort: str)
     }
     rng = random.Random(sort)
     seen: list[str] = []
-    arriving = asyncio.Event()
-    paging_done = asyncio.Event()
-    arrived_while_paging = 0
+    arrived = 0
+    arrivals, per_page = 60, 5
 
-    async def page_through() -> None:
-        cursor = None
+    async def page_through() -> int:
+        """Pages of 37; between two pages, waits until 5 more records have arrived."""
+        cursor, pages = None, 0
         while True:
             params: dict[str, Any] = {"limit": 37, "sort": sort}
             if cursor:
                 params["cursor"] = cursor
             body = (await http.get("/records", params=params, headers=admin)).json()
             seen.extend(item["record_id"] for item in body["items"])
-            arriving.set()
+            pages += 1
             cursor = body["next"]
             if not cursor:
-                paging_done.set()
-                return
-            await asyncio.sleep(0.05)
+                return pages
+            while arrived < min(arrivals, pages * per_page):
+                await asyncio.sleep(0.01)
 
     async def keep_arriving() -> None:
-        nonlocal arrived_while_paging
-        await arriving.wait()
-        for index in range(60):
+        nonlocal arrived
+        for index in range(arrivals):
             # Newer and older than what is being paged: both must not disturb it.
             shift = timedelta(days=400) if index % 2 else timedelta(days=-400)
-            record, results = await fold(corpus.store, corpus.catalog.bucket,
-                                         10_000 + index, rng, shift)  # fmt: skip
+            record, results = await fold(
+                corpus.store, corpus.catalog.bucket, 10_000 + index, rng, shift
+            )
             corpus.events[record.record_id] = (record, results)
-            arrived_while_paging += not paging_done.is_set()
+            arrived += 1
 
-    await asyncio.gather(page_through(), keep_arriving())
-    assert arrived_while_paging >= 10, "records must really arrive between pages"
+    pages, _ = await asyncio.gather(page_through(), keep_arriving())
+    assert pages >= 10, "records arrived between at least ten pages"
     assert len(seen) == len(set(seen)), "a record appeared on two pages"
     assert present <= set(seen), "a record present from the start was skipped"

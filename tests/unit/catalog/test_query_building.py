@@ -122,3 +122,24 @@ def test_qido_parse_controls_and_levels() -> None:
     assert query.ignored == ["SOPInstanceUID"]  # instance key at series level
     with pytest.raises(QidoError, match="limit"):
         parse([("limit", "-1")], "study")
+
+
+def test_driving_index_is_the_most_selective_constrained_field() -> None:
+    from medshare_catalog.search import driving_index
+
+    researcher = {"cataloged": True, "release.state": "released", "institution": {"$in": ["a"]}}
+    assert driving_index(SearchQuery(), {"cataloged": True}) is None
+    assert driving_index(SearchQuery(), researcher) == "institution_1_ingested_at_-1__id_-1"
+    chest_ct = SearchQuery(modality=["CT"], q="chest")
+    assert driving_index(chest_ct, researcher) == "text_tokens_1"
+    assert (
+        driving_index(SearchQuery(diagnosis=["C50*"], sex=["F"]), researcher) == "diagnosis_codes_1"
+    )
+    # Two diagnosis alternatives are an $or: no single index bounds them.
+    both = SearchQuery(diagnosis=["C50*", "E11*"], year_from=2010)
+    assert driving_index(both, {"cataloged": True}) == "study_year_1"
+    per_kind = {
+        "cataloged": True,
+        "$or": [{"institution": {"$in": ["a"]}, "kind": {"$in": ["dicom"]}}],
+    }
+    assert driving_index(SearchQuery(), per_kind) is None

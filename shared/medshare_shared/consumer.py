@@ -229,6 +229,9 @@ class DeadLetterRequest:
 
 
 PublishDeadLetter = Callable[[DeadLetterRequest], Awaitable[None]]
+# EVENTS_FAILED reasons: a dependency was away, a try failed and will be retried,
+# the record went to the dead-letter topic.
+FAILURE_REASONS = ("dependency", "retrying", "dead_letter")
 
 
 @dataclass
@@ -244,6 +247,16 @@ class DeliveryPolicy:
     )
     attempts: dict[tuple[str, int, int], int] = field(default_factory=dict)
     outage_streak: dict[str, int] = field(default_factory=dict)
+    seen_topics: set[str] = field(default_factory=set)
+
+    def first_sight(self, topic: str) -> None:
+        """Export this topic's failure counters at 0, so rate() and dashboards see them."""
+        if topic in self.seen_topics:
+            return
+        self.seen_topics.add(topic)
+        EVENTS_RETRIED.labels(self.service, topic)
+        for reason in FAILURE_REASONS:
+            EVENTS_FAILED.labels(self.service, topic, reason)
 
     def middleware(self, msg: Any, /, *, context: ContextRepo) -> DeliveryMiddleware:
         return DeliveryMiddleware(msg, context=context, policy=self)
@@ -273,6 +286,8 @@ class DeliveryMiddleware(BaseMiddleware):
     async def on_receive(self) -> None:
         self.started = time.perf_counter()
         records = self.records
+        if records:
+            self.policy.first_sight(str(records[0].topic))
         # One task runs message after message: reset what the last one left behind.
         current_source.set(None)
         current_trace_id.set(None)

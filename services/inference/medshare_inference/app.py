@@ -1,34 +1,35 @@
-"""Inference wiring: the model host, the micro-batching consumer."""
+"""Inference wiring: the model host, the micro-batching consumer, the model-change listener."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 
-import torch
 from fastapi import FastAPI
 from faststream import AckPolicy
 
+from medshare_inference.changes import changes_topic
 from medshare_inference.handlers import InferenceHandler
 from medshare_inference.host import ModelHost
+from medshare_inference.models.runtime import configure_threads, inference_device
 from medshare_inference.registry import ModelRegistry
+from medshare_inference.runner import BatchRunner
 from medshare_inference.settings import InferenceSettings
 from medshare_shared.kafka import ensure_topics, make_broker
-from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.service import broker_check, create_service_app
 
-MODEL_REFRESH_S = 10.0
-
 
 def create_app(settings: InferenceSettings) -> FastAPI:
-    torch.set_num_threads(settings.torch_threads or min(2, os.cpu_count() or 1))
+    configure_threads(settings.torch_threads)
     broker = make_broker(settings, client_id="medshare-inference")
     store = ObjectStore.from_settings(settings)
     host = ModelHost(ModelRegistry(store, settings.models_bucket))
     topics = settings.topics
-    handler = InferenceHandler(host, broker, topics)
+    runner = BatchRunner(store, settings.image_fetch_concurrency)
+    handler = InferenceHandler(host, broker, topics, runner)
+    # NACK_ON_ERROR: offsets are committed after the handler returned, i.e. after every
+    # result was acknowledged by the broker; an exception seeks back to the batch's start.
     broker.subscriber(
         topics.deidentified,
         group_id=settings.consumer_group,
@@ -39,13 +40,21 @@ def create_app(settings: InferenceSettings) -> FastAPI:
         batch_timeout_ms=settings.batch_wait_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )(handler.on_deidentified_batch)
+    # No consumer group: every replica must hear every promotion, from now on.
+    broker.subscriber(
+        changes_topic(topics),
+        group_id=None,
+        auto_offset_reset="latest",
+        ack_policy=AckPolicy.ACK_FIRST,
+    )(host.on_model_changed)
     refresher: list[asyncio.Task[None]] = []
 
     async def prepare() -> None:
         await ensure_topics(settings, topics.all())
+        await ensure_topics(settings, [changes_topic(topics)], partitions=1)
         await store.ensure_bucket(settings.models_bucket)
         await host.refresh()
-        refresher.append(asyncio.create_task(host.keep_fresh(MODEL_REFRESH_S)))
+        refresher.append(asyncio.create_task(host.keep_fresh(settings.model_poll_s)))
 
     async def stop_refresher() -> None:
         for task in refresher:
@@ -53,13 +62,23 @@ def create_app(settings: InferenceSettings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    return create_service_app(
+    app = create_service_app(
         title="medshare inference",
         broker=broker,
         checks={"kafka": broker_check(broker), "object_store": store.ping},
         startup=[prepare],
         shutdown=[stop_refresher],
-        background=[
-            lag_watcher(settings, "inference", settings.consumer_group, [topics.deidentified])
-        ],
     )
+
+    @app.get("/models")
+    async def served_models() -> dict[str, object]:
+        """What this replica serves right now (name -> version, sha256) and where."""
+        return {
+            "device": str(inference_device()),
+            "models": {
+                name: {"version": m.manifest.version, "sha256": m.manifest.sha256}
+                for name, m in sorted(host.loaded.items())
+            },
+        }
+
+    return app

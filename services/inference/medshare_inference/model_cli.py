@@ -14,6 +14,7 @@ from rich.json import JSON
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from medshare_inference.changes import announce_change
 from medshare_inference.models import TRAINERS, train_model
 from medshare_inference.models.manifest import VERSION_PATTERN, ModelManifest
 from medshare_inference.models.training import DEFAULT_SEED
@@ -25,12 +26,37 @@ T = TypeVar("T")
 console = Console()
 
 
-def _registry() -> ModelRegistry:
+ANNOUNCE_TIMEOUT_S = 10.0
+
+
+def _settings() -> CommonSettings:
     try:
-        settings = load_settings(CommonSettings)
+        return load_settings(CommonSettings)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _registry() -> ModelRegistry:
+    settings = _settings()
     return ModelRegistry(ObjectStore.from_settings(settings), settings.models_bucket)
+
+
+async def _announce(name: str, version: str) -> None:
+    """Tell running services about a promotion (models.changed); bounded, so a promote
+    with Kafka down still completes: the services' alias poll catches up."""
+    await asyncio.wait_for(announce_change(_settings(), name, version), ANNOUNCE_TIMEOUT_S)
+
+
+def _announce_or_warn(name: str, version: str) -> None:
+    try:
+        asyncio.run(_announce(name, version))
+    except Exception as error:  # Kafka unreachable or slow: the alias is already moved
+        console.print(
+            f"[yellow]could not announce the change ({type(error).__name__}); running "
+            "services pick it up at their next alias poll (MEDSHARE_MODEL_POLL_S)[/]"
+        )
+    else:
+        console.print("announced on models.changed: running services switch within seconds")
 
 
 def _run(coroutine: Awaitable[T]) -> T:
@@ -71,7 +97,14 @@ def models_cli() -> None:
     default=None,
     help="make it the production version (default: only if there is none yet)",
 )
-def train(name: str, seed: int, version: str | None, promote: bool | None) -> None:
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="reuse weights cached under MEDSHARE_CACHE for the same training code and seed "
+    "(only models that take minutes to train)",
+)
+def train(name: str, seed: int, version: str | None, promote: bool | None, cache: bool) -> None:
     """Train NAME with a fixed seed, evaluate it, register it and maybe promote it."""
     if version is not None and not re.match(VERSION_PATTERN, version):
         raise click.BadParameter("expected MAJOR.MINOR.PATCH", param_hint="--version")
@@ -82,7 +115,7 @@ def train(name: str, seed: int, version: str | None, promote: bool | None) -> No
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} epochs"),
+        TextColumn("{task.completed}/{task.total} steps"),
         TimeElapsedColumn(),
         console=console,
     ) as progress:
@@ -91,7 +124,7 @@ def train(name: str, seed: int, version: str | None, promote: bool | None) -> No
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        trained = train_model(name, seed=seed, version=chosen, progress=report)
+        trained = train_model(name, seed=seed, version=chosen, progress=report, cache=cache)
     console.print(_metrics_table(trained.manifest, trained.seconds))
     with console.status("Registering"):
         manifest = _run(registry.register(name, chosen, trained.module, trained.manifest))
@@ -99,6 +132,7 @@ def train(name: str, seed: int, version: str | None, promote: bool | None) -> No
     if promote or (promote is None and current is None):
         _run(registry.promote(name, chosen))
         console.print(f"[green]promoted[/] {name} {chosen} to production")
+        _announce_or_warn(name, chosen)
     elif current is not None:
         console.print(f"production stays at {current} (use `medshare models promote`)")
 
@@ -144,9 +178,10 @@ def list_models() -> None:
 @click.argument("name")
 @click.argument("version")
 def promote(name: str, version: str) -> None:
-    """Serve VERSION of NAME in production (running services pick it up on reload)."""
+    """Serve VERSION of NAME in production; running services switch within seconds."""
     _run(_registry().promote(name, version))
     console.print(f"[green]promoted[/] {name} {version} to production")
+    _announce_or_warn(name, version)
 
 
 @models_cli.command()
@@ -167,3 +202,48 @@ def show(name: str, version: str | None) -> None:
 
     manifest = _run(find())
     console.print(JSON(json.dumps(manifest.model_dump(mode="json"))))
+
+
+@models_cli.command()
+@click.argument("name")
+@click.argument("version")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=256, show_default=True)
+def backfill(name: str, version: str, batch_size: int) -> None:
+    """Run VERSION of NAME over every record in records.deidentified (results next to the old).
+
+    Reads the topic from its first offset to the end offsets seen at start, publishes
+    records.inferred for this version only; re-running it changes nothing downstream.
+    """
+    from medshare_inference.backfill import backfill as run_backfill
+
+    settings = _settings()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} records"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"Backfilling {name} {version}", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = _run(run_backfill(settings, name, version, batch_size, report))
+    table = Table(title=f"backfill {name} {version}")
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("read from records.deidentified", result.read),
+        ("the model applies to", result.applicable),
+        ("results published", result.published),
+        ("  of which per-record errors", result.errors),
+        ("duplicates skipped", result.duplicates),
+        ("unreadable events skipped", result.unreadable),
+    ):
+        table.add_row(label, str(value))
+    console.print(table)
+    for reason, count in sorted(result.error_reasons.items()):
+        console.print(f"  {count} x {reason}")
+    rate = result.read / result.seconds if result.seconds else 0.0
+    console.print(f"done in {result.seconds:.1f} s ({rate:.0f} records/s)")

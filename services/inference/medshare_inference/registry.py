@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +20,10 @@ import torch
 from minio.error import S3Error
 from torch import nn
 
-from medshare_inference.features import feature_matrix, validate_features
 from medshare_inference.models.manifest import ModelManifest, next_patch, version_key
 from medshare_inference.models.mlp import build_module, deserialize_weights, serialize_weights
 from medshare_inference.models.runtime import inference_device
+from medshare_inference.serving import LoadedModel, ModelResultDict
 from medshare_shared.object_store import ObjectStore
 
 __all__ = [
@@ -38,9 +37,6 @@ __all__ = [
     "TamperedModelError",
     "select_models",
 ]
-
-# One record's result: the output fields plus "confidence" (classifiers), or {"error": ...}.
-ModelResultDict = dict[str, object]
 
 _MISSING = {"NoSuchKey", "NoSuchObject", "ResourceNotFound", "NoSuchBucket"}
 PRODUCTION = "production"
@@ -60,56 +56,6 @@ class ModelVersionExistsError(RegistryError):
 
 class TamperedModelError(RegistryError):
     """The stored weights are not the ones the manifest was registered with."""
-
-
-class LoadedModel:
-    """A model ready to serve: its manifest and its module in eval mode."""
-
-    def __init__(self, manifest: ModelManifest, module: nn.Module, device: torch.device):
-        self.manifest = manifest
-        self.module = module
-        self.device = device
-
-    def predict(self, batch: Sequence[Mapping[str, object]]) -> list[ModelResultDict]:
-        """One result per record, in order; invalid records get {"error": ...} and skip the net.
-
-        All valid records go through ONE forward pass: per-record calls would cost a
-        Python round trip and a kernel launch each.
-        """
-        schema = self.manifest.input_schema
-        results: list[ModelResultDict] = [{} for _ in batch]
-        valid_rows: list[int] = []
-        for row, record in enumerate(batch):
-            errors = validate_features(schema, record)
-            if errors:
-                results[row] = {"error": "; ".join(errors)}
-            else:
-                valid_rows.append(row)
-        if valid_rows:
-            matrix = feature_matrix(schema, [batch[row] for row in valid_rows])
-            with torch.inference_mode():
-                output = self.module(torch.from_numpy(matrix).to(self.device))
-            values = output.reshape(len(valid_rows), -1)[:, 0].double().cpu().tolist()
-            for row, value in zip(valid_rows, values, strict=True):
-                results[row] = self._interpret(value)
-        return results
-
-    def _interpret(self, value: float) -> ModelResultDict:
-        spec = self.manifest.output_schema
-        if spec.task == "regression":
-            return {spec.value_field: value}
-        probability = _sigmoid(value)
-        positive = probability >= spec.threshold
-        result: ModelResultDict = {spec.value_field: probability}
-        if spec.label_field:
-            result[spec.label_field] = spec.positive_label if positive else spec.negative_label
-        result["confidence"] = probability if positive else 1.0 - probability
-        return result
-
-
-def _sigmoid(logit: float) -> float:
-    # Clamp: a huge logit would overflow math.exp; the probability is 0 or 1 anyway.
-    return 1.0 / (1.0 + math.exp(-max(-700.0, min(700.0, logit))))
 
 
 class ModelRegistry:
@@ -208,6 +154,11 @@ class ModelRegistry:
             raise ModelNotFoundError(f"{name} has no production version")
         return await self.load(name, version)
 
+    async def production_names(self) -> list[str]:
+        """Names of the models that have a production alias (one listing, no manifest reads)."""
+        keys = await self._list_keys("models/")
+        return sorted({key.split("/")[1] for key in keys if key.endswith(f"/aliases/{PRODUCTION}")})
+
     async def versions(self, name: str) -> list[str]:
         keys = await self._list_keys(f"models/{name}/")
         found = {key.split("/")[2] for key in keys if key.endswith("/manifest.json")}
@@ -256,7 +207,8 @@ def select_models(
     """Names of the models that apply to a record, from what the manifests declare.
 
     A rule matches when the kind matches, the DICOM modality (metadata "modality" or
-    "Modality") is listed if the rule lists modalities, and, if the rule `requires` a
+    "Modality") is listed if the rule lists modalities, every metadata field the rule
+    names in `requires_metadata` is present and not null, and, if the rule `requires` a
     feature group, the record carries at least one feature of that group (or lists the
     group in metadata "feature_groups"). "At least one" rather than "all": a record with
     an incomplete panel should get an error naming what is missing, not silence.
@@ -272,6 +224,10 @@ def select_models(
                 modality = str(metadata.get("modality") or metadata.get("Modality") or "")
                 if modality.upper() not in {m.upper() for m in rule.modalities}:
                     continue
+            if rule.requires_metadata and any(
+                metadata.get(field) in (None, "") for field in rule.requires_metadata
+            ):
+                continue
             if rule.requires is not None and not _has_group(
                 manifest, rule.requires, metadata, features
             ):
@@ -286,6 +242,8 @@ def _has_group(
     declared = metadata.get("feature_groups")
     if isinstance(declared, list | tuple | set) and group in declared:
         return True
+    if manifest.input_schema is None:
+        return False
     return any(
         spec.name in features for spec in manifest.input_schema.features if spec.group == group
     )

@@ -15,3 +15,8 @@ class InferenceSettings(CommonSettings):
     batch_wait_ms: int = Field(default=50, ge=1, le=60_000)
     # torch intra-op threads; 0 means one per core, capped at 2 (this is a small machine).
     torch_threads: int = Field(default=0, ge=0)
+    # Promotions arrive as models.changed events within a second; this poll of the
+    # production aliases is the safety net for a change event that never came.
+    model_poll_s: float = Field(default=30.0, gt=0)
+    # Shared-zone objects fetched at once for image models.
+    image_fetch_concurrency: int = Field(default=8, ge=1, le=256)

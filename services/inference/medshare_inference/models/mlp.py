@@ -60,8 +60,15 @@ class StandardizedMLP(nn.Module):
         return self.standardized_output(x) * self.y_std + self.y_mean
 
 
+def _text_detector(**kwargs: object) -> nn.Module:
+    from medshare_inference.models.text_detector_net import BurnedInTextNet
+
+    return BurnedInTextNet(**kwargs)  # type: ignore[arg-type]
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     StandardizedMLP.ARCHITECTURE_ID: StandardizedMLP,
+    "burned-in-text-cnn/1": _text_detector,
 }
 
 

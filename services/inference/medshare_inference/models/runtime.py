@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -15,6 +16,9 @@ def configure_threads(requested: int = 0) -> int:
     """
     threads = requested or min(2, os.cpu_count() or 1)
     torch.set_num_threads(threads)
+    # Inter-op parallelism only helps graphs with independent branches; these have none.
+    with contextlib.suppress(RuntimeError):  # allowed once, before any parallel work
+        torch.set_num_interop_threads(1)
     return threads
 
 

@@ -32,7 +32,7 @@ Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass
 class TrainedModel:
-    module: StandardizedMLP
+    module: nn.Module
     manifest: ModelManifest
     seconds: float
     # Held-out predictions, kept for tests and reports (not stored in the registry).

@@ -273,6 +273,11 @@ class DeliveryMiddleware(BaseMiddleware):
         super().__init__(msg, context=context)
         self.policy = policy
         self.started = time.perf_counter()
+        self.parsed = False  # the record got past FastStream's parser to the handler
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        self.parsed = True
+        return await call_next(msg)
 
     @property
     def records(self) -> tuple[Any, ...]:
@@ -329,6 +334,11 @@ class DeliveryMiddleware(BaseMiddleware):
             await self._back_off(exc_val)
             return False  # not committed: FastStream seeks back and it comes again
         try:
+            if not self.parsed:
+                # FastStream cannot even parse it (e.g. headers that are not UTF-8), so it
+                # cannot seek back to it either: it would be skipped silently. Retrying a
+                # parse is pointless; dead-letter it now.
+                return await self._dead_letter(f"unreadable record: {describe_error(exc_val)}", 1)
             return await self._failed(exc_val)
         except Exception as error:  # the dead letter itself could not be published
             if not is_dependency_error(error):
@@ -364,12 +374,15 @@ class DeliveryMiddleware(BaseMiddleware):
             log.warning("handling failed, will retry", extra={"attempt": attempt, "error": reason})
             await asyncio.sleep(self.policy.retry.delay(attempt))
             return False
+        return await self._dead_letter(reason, attempt)
+
+    async def _dead_letter(self, reason: str, attempts: int) -> bool:
+        records = self.records
         for record in records:
             await self.policy.publish_dead_letter(
-                DeadLetterRequest(record, reason, attempt, current_trace_id.get())
+                DeadLetterRequest(record, reason, attempts, current_trace_id.get())
             )
-        for key in keys:
-            self.policy.attempts.pop(key, None)
-        EVENTS_FAILED.labels(service, topic, "dead_letter").inc(len(records))
-        log.warning("dead-lettered", extra={"attempts": attempt, "error": reason})
+            self.policy.attempts.pop((record.topic, record.partition, record.offset), None)
+        EVENTS_FAILED.labels(self.policy.service, self.topic, "dead_letter").inc(len(records))
+        log.warning("dead-lettered", extra={"attempts": attempts, "error": reason})
         return True  # handled: the offset is committed past it

@@ -227,3 +227,31 @@ async def wait_for_dead_letters(settings: CommonSettings, count: int) -> None:
     while len(await dead_letters(settings)) < count:
         assert time.monotonic() < deadline, "dead letter not published"
         await asyncio.sleep(0.2)
+
+
+async def test_a_record_faststream_cannot_parse_is_dead_lettered_not_skipped(
+    settings: CommonSettings, running: tuple[KafkaBroker, dict[str, Any]]
+) -> None:
+    """Headers that are not UTF-8 fail in FastStream's parser, before any handler: it
+    cannot seek back to such a record, so without the middleware it would be skipped
+    in silence."""
+    broker, state = running
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        bad = await producer.send_and_wait(
+            settings.topics.ingested,
+            ingested("bad-headers").model_dump_json().encode(),
+            headers=[("medshare-institution", b"\xff\xfe\x00\x81")],
+        )
+    finally:
+        await producer.stop()
+    await publish_event(broker, settings.topics.ingested, ingested("next"), key="k", service="t")
+
+    await wait_for(lambda: "next" in state["calls"])
+    assert "bad-headers" not in state["calls"]
+    await wait_for_dead_letters(settings, 1)
+    (letter,) = await dead_letters(settings)
+    assert letter["payload"]["source_offset"] == bad.offset
+    assert letter["payload"]["reason"].startswith("unreadable record: UnicodeDecodeError")
+    assert letter["payload"]["record_id"] == "bad-headers"

@@ -34,9 +34,11 @@ class LagReader:
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self.admin is None or self.consumer is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15_000)
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap, enable_auto_commit=False, request_timeout_ms=5000
+                bootstrap_servers=self.bootstrap,
+                enable_auto_commit=False,
+                request_timeout_ms=15_000,
             )
             try:
                 await admin.start()

@@ -54,7 +54,7 @@ def create_app(settings: CatalogSettings) -> FastAPI:
     directory = Directory(database)
     audit_log = AuditLog(database["audit"])
     datasets = DatasetStore(database)
-    searcher = Searcher(records.collection, settings.catalog_index_hints)
+    searcher = Searcher(records.collection)
     access = Access(issuer, directory, audit_log)
     zone = SharedZone(
         store, settings.shared_bucket, timedelta(seconds=settings.catalog_download_expiry_s)

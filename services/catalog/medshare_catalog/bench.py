@@ -121,7 +121,6 @@ async def run(
     levels: list[int],
     seconds: float,
     keep: bool,
-    hints: bool = True,
 ) -> dict[str, Any]:
     database_name = f"bench_catalog_{datetime.now(UTC):%Y%m%d%H%M%S}"
     client: AsyncMongoClient[Document] = AsyncMongoClient(
@@ -132,7 +131,7 @@ async def run(
         store = RecordStore(client[database_name]["records"], gates=GATES)
         await store.ensure_indexes()  # as the catalog does at start: loads pay for them
         load_s = await load(store, records, batch, seed=records)
-        searcher = Searcher(store.collection, index_hints=hints)
+        searcher = Searcher(store.collection)
         scope = researcher_scope()
         cursor = None
         for _ in range(19):  # the cursor that opens page 20 of the unfiltered list
@@ -141,7 +140,7 @@ async def run(
             )
             cursor = found.next_cursor
         mix = query_mix(searcher, scope, cursor)
-        visible = await store.collection.count_documents(scope.record_filter())
+        visible = await searcher.count(scope.record_filter())
         for query in mix.values():  # warm caches once
             await query()
         results: dict[str, Any] = {}
@@ -164,7 +163,6 @@ async def run(
             "server": {"url_scheme": mongo_url.split(":")[0], "version": info.get("version")},
             "load": {"seconds": load_s, "docs_per_s": records / load_s, "batch": batch},
             "indexes": len(await store.collection.index_information()),
-            "index_hints": hints,
             "seconds_per_level": seconds,
             "concurrency": results,
         }
@@ -220,9 +218,6 @@ def report(document: dict[str, Any], out: Path) -> None:
 @click.option("--batch", type=int, default=5000, show_default=True, help="insert_many batch")
 @click.option("--mongo-url", default=None, help="default MEDSHARE_MONGO_URL")
 @click.option("--keep", is_flag=True, help="keep the loaded database")
-@click.option(
-    "--index-hints/--no-index-hints", default=True, show_default=True, help="name driving indexes"
-)
 def bench_catalog(
     records: int,
     out: Path,
@@ -231,7 +226,6 @@ def bench_catalog(
     batch: int,
     mongo_url: str | None,
     keep: bool,
-    index_hints: bool,
 ) -> None:
     """Load N synthetic records, then time typical searches at 1, 16 and 64 clients."""
     from medshare_catalog.settings import CatalogSettings
@@ -239,7 +233,7 @@ def bench_catalog(
 
     url = mongo_url or load_settings(CatalogSettings).mongo_url
     levels = [int(part) for part in concurrency.split(",") if part.strip()]
-    document = asyncio.run(run(url, records, batch, levels, seconds, keep, index_hints))
+    document = asyncio.run(run(url, records, batch, levels, seconds, keep))
     written = write_results(out, "catalog", document)
     report(written, out)
     console.print(f"results: {out} and {out.with_suffix('.png')}")

@@ -199,9 +199,7 @@ def dataset_router(
             still = 0
             for start in range(0, len(ids), CHECK_BATCH):
                 batch = ids[start : start + CHECK_BATCH]
-                still += await searcher.collection.count_documents(
-                    {"$and": [scope_filter, {"_id": {"$in": batch}}]}
-                )
+                still += await searcher.count({"_id": {"$in": batch}}, scope_filter)
             if still != len(ids):
                 detail = f"{len(ids) - still} record(s) are no longer shared with the project"
                 raise await caller.refuse(403, detail, "archive", ids)

@@ -18,6 +18,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from medshare_catalog.access import Access, Caller
 from medshare_catalog.dicom_header import INSTANCE_KEYWORDS, SERIES_KEYWORDS, STUDY_KEYWORDS
+from medshare_catalog.pipeline import match_stages
 from medshare_catalog.qido import Level, QidoError, QidoQuery, element, parse, tag_of
 from medshare_catalog.search import combine
 from medshare_catalog.shared_zone import SharedZone
@@ -61,7 +62,7 @@ class DicomWeb:
 
     async def _group_ids(self, matching: Document, key: str, query: QidoQuery) -> list[str]:
         pipeline: list[Document] = [
-            {"$match": matching},
+            *match_stages(matching),
             {"$group": {"_id": f"${key}"}},
             {"$sort": {"_id": 1}},
             {"$skip": query.offset},
@@ -72,7 +73,7 @@ class DicomWeb:
 
     async def _summaries(self, base: Document, key: str, values: list[str]) -> dict[str, Document]:
         pipeline = [
-            {"$match": combine(base, {key: {"$in": values}})},
+            *match_stages({key: {"$in": values}}, base),
             {"$sort": dict(INSTANCE_ORDER)},
             {
                 "$group": {
@@ -134,10 +135,15 @@ class DicomWeb:
     async def instances(
         self, base: Document, query: QidoQuery, root: str
     ) -> tuple[list[Document], list[str]]:
-        found = self.collection.find(combine(base, query.filter()), {"dicom": 1})
-        found = found.sort(INSTANCE_ORDER).skip(query.offset).limit(query.limit)
+        pipeline = [
+            *match_stages(base, query.filter()),
+            {"$project": {"dicom": 1}},
+            {"$sort": dict(INSTANCE_ORDER)},
+            {"$skip": query.offset},
+            {"$limit": query.limit},
+        ]
         items, ids = [], []
-        async for doc in found:
+        for doc in await (await self.collection.aggregate(pipeline)).to_list():
             dicom = doc["dicom"]
             item = pick(
                 dicom["attributes"], (*INSTANCE_KEYWORDS, "StudyInstanceUID", "SeriesInstanceUID")
@@ -152,8 +158,12 @@ class DicomWeb:
         return items, ids
 
     async def documents(self, base: Document, path: Document) -> list[Document]:
-        found = self.collection.find(combine(base, path), {"object": 1, "dicom": 1, "kind": 1})
-        return [doc async for doc in found.sort(INSTANCE_ORDER)]
+        pipeline = [
+            *match_stages(path, base),
+            {"$project": {"object": 1, "dicom": 1, "kind": 1}},
+            {"$sort": dict(INSTANCE_ORDER)},
+        ]
+        return await (await self.collection.aggregate(pipeline)).to_list()
 
 
 def full_metadata(data: bytes) -> Document:

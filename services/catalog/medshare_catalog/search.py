@@ -20,7 +20,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from medshare_catalog.derive import tokens
-from medshare_catalog.records import INDEXES
+from medshare_catalog.pipeline import match_stages
 
 Document = dict[str, Any]
 Sort = Literal["recent", "id"]
@@ -108,7 +108,9 @@ class SearchQuery:
             if self.year_to is not None:
                 bounds["$lte"] = self.year_to
             conditions.append({"study_year": bounds})
-        if self.diagnosis:
+        if len(self.diagnosis) == 1:
+            conditions.append(diagnosis_condition(self.diagnosis[0]))
+        elif self.diagnosis:
             conditions.append({"$or": [diagnosis_condition(code) for code in self.diagnosis]})
         model = self.model_condition()
         if model:
@@ -182,68 +184,6 @@ def text_conditions(text: str | None) -> list[Document]:
     return conditions
 
 
-# -- the driving index -----------------------------------------------------------
-# SecantusDB's planner uses an index only when a filter has a single predicate, so
-# the catalog names the index itself: the most selective field the query constrains
-# (the rest of the filter still applies to what that index yields).
-SELECTIVITY = (
-    "text_tokens",
-    "diagnosis_codes",
-    "results.model_name",
-    "zip3",
-    "body_part",
-    "modality",
-    "study_year",
-    "age_band",
-    "institution",
-    "sex",
-    "kind",
-    "release.state",
-)
-IndexName = str
-
-
-def index_on(field: str) -> IndexName | None:
-    """The name MongoDB gives the catalog's index led by `field` (count/aggregate want names)."""
-    keys = next((keys for keys in INDEXES if keys[0][0] == field), None)
-    return "_".join(f"{name}_{direction}" for name, direction in keys) if keys else None
-
-
-def constrained_fields(query: SearchQuery, scope_filter: Document) -> set[str]:
-    fields: set[str] = set()
-    if text_conditions(query.q):
-        fields.add("text_tokens")
-    if len(query.diagnosis) == 1:
-        fields.add("diagnosis_codes")
-    if query.model:
-        fields.add("results.model_name")
-    for name, values in (
-        ("zip3", query.zip3),
-        ("body_part", query.body_part),
-        ("modality", query.modality),
-        ("age_band", query.age_band),
-        ("institution", query.institution),
-        ("sex", query.sex),
-        ("kind", query.kind),
-        ("release.state", query.release),
-    ):
-        if values:
-            fields.add(name)
-    if query.study_year or query.year_from is not None or query.year_to is not None:
-        fields.add("study_year")
-    if "institution" in scope_filter:
-        fields.add("institution")  # a researcher's agreements name institutions
-    return fields
-
-
-def driving_index(query: SearchQuery, scope_filter: Document) -> IndexName | None:
-    fields = constrained_fields(query, scope_filter)
-    for name in SELECTIVITY:
-        if name in fields:
-            return index_on(name)
-    return None
-
-
 # -- keyset cursors ------------------------------------------------------------
 def sort_spec(sort: Sort) -> list[tuple[str, int]]:
     if sort == "id":
@@ -296,12 +236,15 @@ class Page:
 
 
 class Searcher:
-    def __init__(self, collection: AsyncCollection[Document], index_hints: bool = True):
+    def __init__(self, collection: AsyncCollection[Document]):
         self.collection = collection
-        self.index_hints = index_hints
 
-    def hint(self, query: SearchQuery, scope_filter: Document) -> IndexName | None:
-        return driving_index(query, scope_filter) if self.index_hints else None
+    async def run(self, pipeline: list[Document]) -> list[Document]:
+        return await (await self.collection.aggregate(pipeline)).to_list()
+
+    async def count(self, *filters: Document) -> int:
+        rows = await self.run([*match_stages(*filters), {"$count": "n"}])
+        return int(rows[0]["n"]) if rows else 0
 
     async def page(
         self,
@@ -313,15 +256,22 @@ class Searcher:
         sort: Sort = "recent",
         with_total: bool = True,
     ) -> Page:
-        matching = combine(scope_filter, query.to_filter())
-        hint = self.hint(query, scope_filter)
-        options: Document = {"hint": hint} if hint else {}
-        total = await self.collection.count_documents(matching, **options) if with_total else -1
-        bounded = combine(matching, after_cursor(sort, cursor)) if cursor else matching
-        found = self.collection.find(bounded, LIST_PROJECTION).sort(sort_spec(sort)).limit(limit)
-        if hint:
-            found = found.hint(hint)
-        items = [doc async for doc in found]
+        """One keyset page and (in the same pass) the total of every matching record."""
+        chain = match_stages(scope_filter, query.to_filter())
+        page_stages: list[Document] = [{"$match": after_cursor(sort, cursor)}] if cursor else []
+        page_stages += [
+            {"$sort": dict(sort_spec(sort))},
+            {"$limit": limit},
+            {"$project": LIST_PROJECTION},
+        ]
+        if with_total:
+            counted = {"total": [{"$count": "n"}], "items": page_stages}
+            rows = await self.run([*chain, {"$facet": counted}])
+            result = rows[0] if rows else {"total": [], "items": []}
+            total = int(result["total"][0]["n"]) if result["total"] else 0
+            items: list[Document] = result["items"]
+        else:
+            total, items = -1, await self.run([*chain, *page_stages])
         following = encode_cursor(sort, items[-1]) if len(items) == limit else None
         return Page(items, total, following)
 
@@ -340,11 +290,8 @@ class Searcher:
             "study_year": 1,
             "diagnosis_codes": 1,
         }
-        found = self.collection.find(combine(scope_filter, query.to_filter()), projection)
-        hint = self.hint(query, scope_filter)
-        if hint:
-            found = found.hint(hint)
-        return [doc async for doc in found.sort("_id", ASCENDING)]
+        chain = match_stages(scope_filter, query.to_filter())
+        return await self.run([*chain, {"$project": projection}, {"$sort": {"_id": 1}}])
 
     async def facets(self, scope_filter: Document, query: SearchQuery) -> Document:
         """Counts per value of every filter field (and per model) under the current filters."""
@@ -367,13 +314,11 @@ class Searcher:
             {"$sort": {"n": -1, "_id": 1}},
         ]
         pipeline = [
-            {"$match": combine(scope_filter, query.to_filter())},
+            *match_stages(scope_filter, query.to_filter()),
             {"$project": {**{f: 1 for f in FACET_FIELDS}, "results.model_name": 1}},
             {"$facet": branches},
         ]
-        hint = self.hint(query, scope_filter)
-        options: Document = {"hint": hint} if hint else {}
-        rows = await (await self.collection.aggregate(pipeline, **options)).to_list()
+        rows = await self.run(pipeline)
         result = rows[0] if rows else {}
         return {
             name: [{"value": row["_id"], "count": row["n"]} for row in result.get(name, [])]

@@ -31,9 +31,6 @@ class CatalogSettings(CommonSettings):
     catalog_min_l: int = Field(default=1, ge=1)
     catalog_thumbnail_px: int = Field(default=256, ge=32, le=1024)
     catalog_max_page: int = Field(default=500, ge=1, le=10_000)
-    # Name the driving index of each search (SecantusDB's planner scans the collection
-    # for any filter with more than one predicate); off lets MongoDB's planner choose.
-    catalog_index_hints: bool = True
 
     @model_validator(mode="after")
     def _jwt_key_readable(self) -> CatalogSettings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from medshare_catalog.pipeline import match_stages
 from medshare_catalog.search import Searcher, SearchQuery, combine
 
 Document = dict[str, Any]
@@ -25,7 +26,7 @@ class Statistics:
         """Counts by modality, age band and sex, plus each model output's distribution."""
         matching = combine(scope_filter, query.to_filter())
         facets = await self.searcher.facets(scope_filter, query)
-        total = await self.collection.count_documents(matching)
+        total = await self.searcher.count(matching)
         numeric = await self._numeric_outputs(matching)
         for summary in numeric:
             summary["histogram"] = await self._histogram(matching, summary)
@@ -42,7 +43,7 @@ class Statistics:
 
     def _outputs_pipeline(self, matching: Document) -> list[Document]:
         return [
-            {"$match": matching},
+            *match_stages(matching),
             {"$unwind": "$results"},
             {"$match": {"results.error": None}},
             {
@@ -80,7 +81,7 @@ class Statistics:
         width = (high - low) / HISTOGRAM_BINS
         edges = [low + width * i for i in range(HISTOGRAM_BINS)] + [high + width * 1e-9]
         pipeline: list[Document] = [
-            {"$match": matching},
+            *match_stages(matching),
             {"$unwind": "$results"},
             {
                 "$match": {

@@ -38,15 +38,15 @@ def test_every_filter_lands_in_the_condition() -> None:
         "study_year",
         "institution",
         "release.state",
-        "$or",
         "results",
         "text_tokens",
+        "diagnosis_codes",
     } <= parts
     assert {"modality": {"$in": ["CT"]}} in condition["$and"]
     assert {
         "results": {"$elemMatch": {"model_name": "m", "outputs.p": {"$gte": 0.5}, "error": None}}
     } in condition["$and"]
-    assert {"$or": [{"diagnosis_codes": {"$regex": "^C50"}}]} in condition["$and"]
+    assert {"diagnosis_codes": {"$regex": "^C50"}} in condition["$and"]
 
 
 def test_free_text_exact_words_and_prefixes() -> None:
@@ -124,22 +124,29 @@ def test_qido_parse_controls_and_levels() -> None:
         parse([("limit", "-1")], "study")
 
 
-def test_driving_index_is_the_most_selective_constrained_field() -> None:
-    from medshare_catalog.search import driving_index
+def test_filters_become_single_condition_stages_most_selective_first() -> None:
+    from medshare_catalog.pipeline import driving_field, match_stages
 
     researcher = {"cataloged": True, "release.state": "released", "institution": {"$in": ["a"]}}
-    assert driving_index(SearchQuery(), {"cataloged": True}) is None
-    assert driving_index(SearchQuery(), researcher) == "institution_1_ingested_at_-1__id_-1"
-    chest_ct = SearchQuery(modality=["CT"], q="chest")
-    assert driving_index(chest_ct, researcher) == "text_tokens_1"
-    assert (
-        driving_index(SearchQuery(diagnosis=["C50*"], sex=["F"]), researcher) == "diagnosis_codes_1"
-    )
-    # Two diagnosis alternatives are an $or: no single index bounds them.
-    both = SearchQuery(diagnosis=["C50*", "E11*"], year_from=2010)
-    assert driving_index(both, {"cataloged": True}) == "study_year_1"
-    per_kind = {
-        "cataloged": True,
-        "$or": [{"institution": {"$in": ["a"]}, "kind": {"$in": ["dicom"]}}],
-    }
-    assert driving_index(SearchQuery(), per_kind) is None
+    assert driving_field({"cataloged": True}) is None
+    assert driving_field(researcher) == "institution"
+    chest_ct = SearchQuery(modality=["CT"], q="chest").to_filter()
+    stages = match_stages(researcher, chest_ct)
+    assert stages[0] == {"$match": {"text_tokens": {"$all": ["chest"]}}}
+    assert [next(iter(s["$match"])) for s in stages] == [
+        "text_tokens",
+        "modality",
+        "institution",
+        "release.state",
+        "cataloged",
+    ]
+    assert all(len(stage["$match"]) == 1 for stage in stages)
+    prefix = SearchQuery(diagnosis=["C50*"], sex=["F"]).to_filter()
+    assert driving_field(researcher, prefix) == "diagnosis_codes"
+    both = SearchQuery(diagnosis=["C50*", "E11*"]).to_filter()  # an $or cannot lead
+    assert driving_field(researcher, both) == "institution"
+    assert driving_field({"diagnosis_codes": {"$regex": "^C50"}}, researcher) == "diagnosis_codes"
+    assert driving_field({"diagnosis_codes": {"$regex": "C50"}}, {"cataloged": True}) is None
+    per_kind = {"cataloged": True, "$or": [{"institution": {"$in": ["a"]}, "kind": {"$in": ["x"]}}]}
+    assert driving_field(per_kind) is None
+    assert match_stages() == []

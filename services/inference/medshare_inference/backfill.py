@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
@@ -49,6 +50,25 @@ class BackfillReport:
     error_reasons: dict[str, int] = field(default_factory=dict)
 
 
+async def topic_partitions(
+    bootstrap: str, topic: str, wait_s: float = 10.0
+) -> list[TopicPartition]:
+    """The topic's partitions, asked of the cluster (a topic created a moment ago may take
+    a few hundred milliseconds to be described); empty if it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            [described] = await admin.describe_topics([topic])
+            numbers = sorted(p["partition"] for p in described.get("partitions", []))
+            if numbers or time.monotonic() > deadline:
+                return [TopicPartition(topic, number) for number in numbers]
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
 async def _open_topic(
     settings: CommonSettings, topic: str
 ) -> tuple[AIOKafkaConsumer, dict[TopicPartition, int]]:
@@ -60,9 +80,7 @@ async def _open_topic(
         client_id="medshare-backfill",
     )
     await consumer.start()
-    await consumer.topics()  # loads the cluster's metadata, so the partitions are known
-    numbers = sorted(consumer.partitions_for_topic(topic) or [])
-    partitions = [TopicPartition(topic, number) for number in numbers]
+    partitions = await topic_partitions(settings.kafka_bootstrap, topic)
     if not partitions:
         return consumer, {}
     consumer.assign(partitions)

@@ -16,6 +16,7 @@ import time
 from faststream.kafka import KafkaBroker
 
 from medshare_inference.host import ModelHost
+from medshare_inference.metrics import stage
 from medshare_inference.runner import BatchRunner, Outcome
 from medshare_shared.events import (
     DeidentifiedEvent,
@@ -49,7 +50,8 @@ class InferenceHandler:
         # mid-batch applies from the next batch on, never to half of this one.
         models = dict(self.host.loaded)
         outcomes = await self.runner.run(events, models, self.host.models_for)
-        await asyncio.gather(*(publish_result(self.broker, self.topics, o) for o in outcomes))
+        with stage("publish"):
+            await asyncio.gather(*(publish_result(self.broker, self.topics, o) for o in outcomes))
         PROCESSING_SECONDS.labels(SERVICE, self.topics.deidentified).observe(
             time.perf_counter() - started
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from minio.error import S3Error
 
+from medshare_inference.metrics import stage
 from medshare_inference.models.images import ImageDecodeError, prepare_dicom
 from medshare_inference.serving import ImageRecord, LoadedModel, ModelResultDict
 from medshare_shared.events import DeidentifiedEvent, RecordDeidentified
@@ -54,11 +55,14 @@ class BatchRunner:
         for name, group in groups.items():
             model = models[name]
             if model.takes_images:
-                inputs = await self.images(group, model)
-                results = await asyncio.to_thread(model.predict_images, inputs)
+                with stage("fetch"):
+                    inputs = await self.images(group, model)
+                with stage("forward"):
+                    results = await asyncio.to_thread(model.predict_images, inputs)
             else:
                 features = [event.payload.features for event in group]
-                results = await asyncio.to_thread(model.predict, features)
+                with stage("forward"):
+                    results = await asyncio.to_thread(model.predict, features)
             manifest = model.manifest
             outcomes += [
                 Outcome(event, manifest.name, manifest.version, result)

@@ -1,0 +1,229 @@
+"""Pieces of `medshare bench inference`: synthetic records, the service process, Kafka I/O,
+and a summary of where a profiled service spent its time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pstats
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from medshare_inference.models.manifest import ModelManifest
+from medshare_shared.events import DeidentifiedEvent, DeidReport, RecordDeidentified, envelope
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def feature_rows(manifest: ModelManifest, count: int) -> list[dict[str, float]]:
+    """Real rows of the model's own data set, cycled: every record is valid input."""
+    import importlib
+
+    from medshare_inference.models import TRAINERS
+
+    assert manifest.input_schema is not None
+    names = manifest.input_schema.names
+    data, _ = importlib.import_module(TRAINERS[manifest.name]).load_data()
+    return [dict(zip(names, map(float, data[i % len(data)]), strict=True)) for i in range(count)]
+
+
+def deidentified(
+    index: int, run: str, features: dict[str, float] | None, shared: tuple[str, str] | None
+) -> DeidentifiedEvent:
+    kind = "dicom" if shared else "case_report"
+    bucket, key = shared or ("bench-shared", f"case_report/{run}-{index}.json")
+    metadata: dict[str, Any] = {"rows": 256, "columns": 256, "modality": "US"} if shared else {}
+    payload = RecordDeidentified(
+        record_id=f"{run}-{index:07d}",
+        institution="bench",
+        kind=kind,
+        patient_pseudonym=f"bench-patient-{index % 101}",
+        shared_bucket=bucket,
+        shared_key=key,
+        sha256="0" * 64,
+        size=0,
+        content_type="application/dicom" if shared else "application/json",
+        ingested_at=datetime.now(UTC),
+        metadata=metadata,
+        features=features or {},
+        report=DeidReport(profile="bench"),
+    )
+    event: DeidentifiedEvent = envelope(
+        payload, event_type="records.deidentified", producer="bench"
+    )
+    return event
+
+
+class Publisher:
+    def __init__(self, bootstrap: str):
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+
+    async def __aenter__(self) -> Publisher:
+        await self.producer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.producer.stop()
+
+    async def send(self, topic: str, event: DeidentifiedEvent) -> asyncio.Future[Any]:
+        """Queue one event; the returned future resolves when the broker has it."""
+        value = event.model_dump_json().encode()
+        key = event.payload.patient_pseudonym.encode()
+        future: asyncio.Future[Any] = await self.producer.send(topic, value, key=key)
+        return future
+
+
+class ResultReader:
+    """Reads records.inferred from its first offset, no consumer group."""
+
+    def __init__(self, bootstrap: str, topic: str):
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        self.seen: dict[str, float] = {}  # record id -> monotonic arrival
+
+    async def start(self) -> None:
+        from medshare_inference.backfill import topic_partitions
+
+        await self.consumer.start()
+        assigned = await topic_partitions(self.bootstrap, self.topic)
+        self.consumer.assign(assigned)
+        await self.consumer.seek_to_beginning(*assigned)
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+
+    async def read_until(self, count: int, timeout_s: float) -> None:
+        from medshare_shared.events import InferredEvent
+
+        deadline = time.monotonic() + timeout_s
+        while len(self.seen) < count and time.monotonic() < deadline:
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
+            now = time.monotonic()
+            for messages in batches.values():
+                for message in messages:
+                    event = InferredEvent.model_validate_json(message.value or b"")
+                    self.seen.setdefault(event.payload.record_id, now)
+        if len(self.seen) < count:
+            raise TimeoutError(f"only {len(self.seen)} of {count} results after {timeout_s:.0f}s")
+
+
+class ServiceRun:
+    """`medshare inference serve` as a child process, optionally under cProfile."""
+
+    def __init__(self, env: dict[str, str], log: Path, profile_to: Path | None = None):
+        self.port = free_port()
+        self.env = {**os.environ, **env, "MEDSHARE_HTTP_PORT": str(self.port)}
+        self.log = log
+        self.profile_to = profile_to
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_timeout_s: float = 120.0) -> None:
+        command = [sys.executable]
+        if self.profile_to is not None:
+            command += ["-m", "cProfile", "-o", str(self.profile_to)]
+        command += ["-m", "medshare_shared", "inference", "serve"]
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + ready_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"inference service exited; see {self.log}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"inference service not ready; see {self.log}")
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)  # graceful: cProfile writes its file
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def stage_totals(metrics_text: str) -> dict[str, float]:
+    """Seconds spent per handler stage, from the service's Prometheus text."""
+    totals: dict[str, float] = {}
+    for line in metrics_text.splitlines():
+        if line.startswith("medshare_inference_stage_seconds_sum{"):
+            stage = line.split('stage="', 1)[1].split('"', 1)[0]
+            totals[stage] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("medshare_processing_seconds_sum{") and "inference" in line:
+            totals["handler"] = float(line.rsplit(" ", 1)[1])
+    return totals
+
+
+_CATEGORIES: Sequence[tuple[str, tuple[str, ...]]] = (
+    ("waiting for I/O (event loop idle)", ("selectors.py", "{method 'poll'", "{method 'select'")),
+    ("kafka client (aiokafka: fetch, produce, commit)", ("aiokafka",)),
+    ("faststream (batch consumer, decoding)", ("faststream",)),
+    ("pydantic (event parsing and building)", ("pydantic",)),
+    ("json", ("json",)),
+    ("torch", ("torch",)),
+    ("medshare code", ("medshare_",)),
+    ("asyncio machinery", ("asyncio",)),
+)
+
+
+def profile_summary(path: Path, top: int = 12) -> dict[str, Any]:
+    """Main-thread time by category and the top functions (the forward pass runs in a worker
+    thread, which cProfile does not see: the stage timers cover it)."""
+    stats = pstats.Stats(str(path))
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in raw.values()) or 1.0
+    categories: dict[str, float] = {}
+    rows = []
+    for (filename, line, function), entry in raw.items():
+        where = f"{filename}:{line}({function})"
+        label = next((name for name, keys in _CATEGORIES if any(k in where for k in keys)), "other")
+        categories[label] = categories.get(label, 0.0) + entry[2]
+        rows.append((entry[2], where))
+    rows.sort(reverse=True)
+    return {
+        "main_thread_seconds": total,
+        "share_by_category": {
+            k: round(v / total, 4) for k, v in sorted(categories.items(), key=lambda kv: -kv[1])
+        },
+        "top_functions": [
+            {"seconds": round(seconds, 3), "function": _short(where)}
+            for seconds, where in rows[:top]
+        ],
+    }
+
+
+def _short(where: str) -> str:
+    marker = "site-packages/"
+    return where.split(marker, 1)[1] if marker in where else where
+
+
+def percentile_ms(values: Sequence[float], fraction: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000.0, fraction * 100)) if values else 0.0

@@ -5,9 +5,10 @@ rendered onto them (models.text_render), plus pydicom-data images that carry rea
 evaluated on held-out image families, held-out fonts and deid-data's real ultrasounds
 (models.detector_eval). The verdict gates release: the catalog withholds flagged images.
 
-Training is deterministic for a seed and a thread count (batches are generated from
-(seed, step), one generator process, deterministic kernels), and takes a few minutes on
-two cores, so `train()` caches the result (models.cache) keyed by the code and the seed.
+Training is deterministic for a seed and a thread count: a pool of samples is rendered
+in chunks seeded by (seed, chunk), each step draws from it with a generator seeded by
+(seed, step), and kernels are deterministic. It takes a few minutes on two cores, so
+`train()` caches the result (models.cache) keyed by the code, the seed and the packages.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ LEARNING_RATE = 3e-3
 WEIGHT_DECAY = 1e-4
 FRAMES = 3  # frames per clip looked at in serving and in the real-image evaluation
 # The threshold is set so the detector finds this share of validation positives (drawn
-# from training families): missing text leaks PHI, a false alarm costs a steward a look.
+# from training families), and never above 0.5: missing text leaks PHI, a false alarm
+# only costs a data steward a look.
 TARGET_RECALL = 0.95
 VALIDATION_SAMPLES = 512
 TEST_SAMPLES = 768
@@ -110,8 +112,6 @@ def fit(
         schedule.step()
         if progress is not None:
             progress(step + 1, steps)
-        if os.environ.get("MEDSHARE_TRAIN_DEBUG") and step % 50 == 0:
-            print(f"step {step} loss {loss.item():.4f}", flush=True)
     return module.eval()
 
 
@@ -206,6 +206,11 @@ def train(
     """Train (or reuse the cached result of training this exact code with this seed)."""
     if not cache:
         return train_fresh(seed, version, progress)
-    key = training_key(CODE_MODULES, seed, f"threads={TRAIN_THREADS}")
+    from importlib.metadata import version as installed
+
+    # Fonts render per Pillow version and the images come from these packages.
+    packages = ("pillow", "numpy", "pydicom", "pydicom-data", "deid-data", "matplotlib")
+    extra = "|".join([f"threads={TRAIN_THREADS}", *(f"{p}={installed(p)}" for p in packages)])
+    key = training_key(CODE_MODULES, seed, extra)
     trained, _ = cached(NAME, key, version, lambda: train_fresh(seed, version, progress))
     return trained

@@ -50,26 +50,27 @@ def grid_labels(text_ink: np.ndarray) -> np.ndarray:
     return (per_cell >= CELL_INK_PX).astype(np.float32)
 
 
-def _augment_geometry(frame: np.ndarray, rng: np.random.Generator, flip: bool) -> np.ndarray:
-    """Crop, flip, rotate and resize; `flip=False` (real text) also keeps the whole frame,
-    so the text that makes it positive cannot be cropped away."""
-    height, width = frame.shape
-    if flip and rng.random() < 0.7:  # crop 60-100% of each side
-        crop_h = int(height * rng.uniform(0.6, 1.0))
-        crop_w = int(width * rng.uniform(0.6, 1.0))
-        top = int(rng.integers(0, height - crop_h + 1))
-        left = int(rng.integers(0, width - crop_w + 1))
-        frame = frame[top : top + crop_h, left : left + crop_w]
-    if flip and rng.random() < 0.5:
-        frame = frame[:, ::-1]
-    if flip and rng.random() < 0.15:
-        frame = np.rot90(frame, int(rng.integers(1, 4)))
-    if rng.random() < 0.1:  # a small image enlarged: soft, blocky structure that is not text
-        small = max(32, round(min(frame.shape) * rng.uniform(0.1, 0.3)))
-        scale = small / min(frame.shape)
-        size = (max(8, round(frame.shape[1] * scale)), max(8, round(frame.shape[0] * scale)))
-        image = Image.fromarray(np.ascontiguousarray(frame, dtype=np.float32), mode="F")
-        frame = np.asarray(image.resize(size, Image.Resampling.BOX), dtype=np.float32)
+def _augment_geometry(frame: np.ndarray, rng: np.random.Generator, whole: bool) -> np.ndarray:
+    """Crop, flip, rotate, degrade and resize. `whole` (frames with real text) only resizes:
+    cropping could cut away the text that makes the frame positive."""
+    if not whole:
+        height, width = frame.shape
+        if rng.random() < 0.7:  # crop 60-100% of each side
+            crop_h = int(height * rng.uniform(0.6, 1.0))
+            crop_w = int(width * rng.uniform(0.6, 1.0))
+            top = int(rng.integers(0, height - crop_h + 1))
+            left = int(rng.integers(0, width - crop_w + 1))
+            frame = frame[top : top + crop_h, left : left + crop_w]
+        if rng.random() < 0.5:
+            frame = frame[:, ::-1]
+        if rng.random() < 0.15:
+            frame = np.rot90(frame, int(rng.integers(1, 4)))
+        if rng.random() < 0.1:  # a small image enlarged: soft, blocky, and not text
+            small = max(32, round(min(frame.shape) * rng.uniform(0.1, 0.3)))
+            scale = small / min(frame.shape)
+            size = (max(8, round(frame.shape[1] * scale)), max(8, round(frame.shape[0] * scale)))
+            image = Image.fromarray(np.ascontiguousarray(frame, dtype=np.float32), mode="F")
+            frame = np.asarray(image.resize(size, Image.Resampling.BOX), dtype=np.float32)
     # Render at a size where text gets its natural pixel look: short side 224..512.
     scale = rng.uniform(224, 512) / min(frame.shape)
     size = (max(16, round(frame.shape[1] * scale)), max(16, round(frame.shape[0] * scale)))
@@ -131,16 +132,16 @@ class DetectorData:
     ) -> tuple[np.ndarray, float, np.ndarray, float]:
         """(model input, has_text, grid, grid_known)."""
         if positive and self.natural and rng.random() < NATURAL_SHARE:
-            frame = _augment_geometry(self._frame(self.natural, rng), rng, flip=False)
+            frame = _augment_geometry(self._frame(self.natural, rng), rng, whole=True)
             overlay = Overlay(frame.shape)
             if rng.random() < 0.3:
                 draw_graphics(frame, overlay, rng)
             image = _prepare(overlay.apply(_augment_intensity(frame, rng)), rng)
             return image, 1.0, np.zeros((GRID, GRID), np.float32), 0.0
         if rng.random() < ULTRASOUND_SHARE:
-            frame = _augment_geometry(ultrasound_background(rng), rng, flip=True)
+            frame = _augment_geometry(ultrasound_background(rng), rng, whole=False)
         else:
-            frame = _augment_geometry(self._frame(self.clean, rng), rng, flip=True)
+            frame = _augment_geometry(self._frame(self.clean, rng), rng, whole=False)
         frame = _augment_intensity(frame, rng)
         overlay = Overlay(frame.shape)
         if rng.random() < 0.5:

@@ -51,7 +51,7 @@ def precision_recall(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, f
 
 
 def choose_threshold(truth: np.ndarray, probability: np.ndarray, min_recall: float) -> float:
-    """The highest threshold that still finds `min_recall` of the positives."""
+    """The highest threshold (at most 0.5) that still finds `min_recall` of the positives."""
     positives = np.sort(probability[truth])
     if len(positives) == 0:
         return 0.5

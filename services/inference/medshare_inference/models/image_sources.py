@@ -76,7 +76,7 @@ class SourceImage:
     path: Path | None = None
 
 
-def _pydicom_files() -> list[Path]:
+def pydicom_files() -> list[Path]:
     """pydicom's own test files and pydicom-data's, globbed (get_testdata_files downloads)."""
     import pydicom.data
     from pydicom.data.data_manager import external_data_sources
@@ -137,7 +137,7 @@ def _families(images: list[tuple[str, np.ndarray]]) -> dict[str, str]:
 
 def load_pydicom_sources() -> list[SourceImage]:
     loaded: list[tuple[str, list[np.ndarray]]] = []
-    paths = {path.name: path for path in _pydicom_files()}
+    paths = {path.name: path for path in pydicom_files()}
     for path in paths.values():
         if path.name in AMBIGUOUS:
             continue

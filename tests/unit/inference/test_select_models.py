@@ -45,3 +45,14 @@ def test_several_versions_of_one_model_give_one_name(classifier: TrainedModel) -
     assert select_models([classifier.manifest, newer], "case_report", None, features) == [
         "breast-cancer-malignancy"
     ]
+
+
+def test_required_metadata_must_be_present_and_not_null(regressor: TrainedModel) -> None:
+    image_model = dicom_manifest(regressor.manifest).model_copy(
+        update={"applies_to": [AppliesTo(kind="dicom", requires_metadata=["rows", "columns"])]}
+    )
+    with_pixels = {"modality": "CT", "rows": 512, "columns": 512}
+    assert select_models([image_model], "dicom", with_pixels) == ["burned-in-text"]
+    assert select_models([image_model], "dicom", {**with_pixels, "rows": None}) == []
+    assert select_models([image_model], "dicom", {"modality": "SR"}) == []
+    assert select_models([image_model], "case_report", with_pixels) == []

@@ -55,8 +55,8 @@ def _rank(condition: Document) -> int:
     value = condition[key]
     if key not in RANK:
         return len(RANK)
-    if isinstance(value, dict) and "$regex" in value and not str(value["$regex"]).startswith("^"):
-        return len(RANK)  # an unanchored pattern cannot use the index
+    if isinstance(value, dict) and ("$regex" in value or "$all" in value):
+        return len(RANK)  # SecantusDB answers neither from an index: never lead with them
     return RANK[key]
 
 

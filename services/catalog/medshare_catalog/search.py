@@ -109,10 +109,13 @@ class SearchQuery:
                 bounds["$lte"] = self.year_to
             conditions.append({"study_year": bounds})
         if len(self.diagnosis) == 1:
-            conditions.append(diagnosis_condition(self.diagnosis[0]))
+            conditions.extend(diagnosis_conditions(self.diagnosis[0]))
         elif self.diagnosis:
-            conditions.append({"$or": [diagnosis_condition(code) for code in self.diagnosis]})
+            alternatives = [combine(*diagnosis_conditions(code)) for code in self.diagnosis]
+            conditions.append({"$or": alternatives})
         model = self.model_condition()
+        if self.model:
+            conditions.append({"results.model_name": self.model})  # what the index answers
         if model:
             conditions.append({"results": {"$elemMatch": model}})
         conditions.extend(text_conditions(self.q))
@@ -157,30 +160,42 @@ def parse_scalar(text: str) -> Any:
     return text
 
 
-def diagnosis_condition(code: str) -> Document:
+def prefix_conditions(field: str, prefix: str) -> list[Document]:
+    """Values starting with `prefix`: an index range, then the exact test.
+
+    The range alone is what an index answers (a regex is not, on SecantusDB); on an
+    array field it may also match documents where two different elements satisfy
+    each bound, which the anchored pattern that follows rules out.
+    """
+    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return [
+        {field: {"$gte": prefix, "$lt": following}},
+        {field: {"$regex": "^" + re.escape(prefix)}},
+    ]
+
+
+def diagnosis_conditions(code: str) -> list[Document]:
     cleaned = code.strip().upper()
-    if cleaned.endswith("*"):
-        return {"diagnosis_codes": {"$regex": "^" + re.escape(cleaned[:-1])}}
-    return {"diagnosis_codes": cleaned}
+    if cleaned.endswith("*") and cleaned[:-1]:
+        return prefix_conditions("diagnosis_codes", cleaned[:-1])
+    return [{"diagnosis_codes": cleaned.rstrip("*")}]
 
 
 def text_conditions(text: str | None) -> list[Document]:
+    """Every word must be a token of the record; `word*` any token starting so.
+
+    One equality per word rather than `$all`: each is a single indexed predicate.
+    """
     if not text or not text.strip():
         return []
-    exact: list[str] = []
-    prefixes: list[str] = []
+    exact: set[str] = set()
+    prefixes: set[str] = set()
     for word in text.split():
         found = tokens([word.rstrip("*")])
-        if not found:
-            continue
-        if word.endswith("*"):
-            prefixes.extend(found)
-        else:
-            exact.extend(found)
-    conditions: list[Document] = []
-    if exact:
-        conditions.append({"text_tokens": {"$all": sorted(set(exact))}})
-    conditions.extend({"text_tokens": {"$regex": "^" + re.escape(p)}} for p in prefixes)
+        (prefixes if word.endswith("*") else exact).update(found)
+    conditions: list[Document] = [{"text_tokens": token} for token in sorted(exact)]
+    for prefix in sorted(prefixes - exact):
+        conditions.extend(prefix_conditions("text_tokens", prefix))
     return conditions
 
 

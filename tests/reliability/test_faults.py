@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from medshare_infra.fleet import Fleet, running_fleet
@@ -139,6 +140,7 @@ def incarnations(log: Path) -> list[tuple[str, set[tuple[str, int, int]]]]:
     return [(ending, consumed) for ending, consumed in lives]
 
 
+@pytest.mark.timeout(2400)
 def test_kills_outages_and_sigterm_lose_and_duplicate_nothing(
     stack: Any,
     reliability_env: dict[str, str],
@@ -153,10 +155,12 @@ def test_kills_outages_and_sigterm_lose_and_duplicate_nothing(
     terms: list[dict[str, Any]] = []
     try:
         with running_fleet(reliability_env, tmp_path / "logs") as fleet:
-            flow = Flow(reliability_env, items, fleet.urls("ingest"), kafka_share=0.2).start()
+            flow = Flow(
+                reliability_env, items, fleet.urls("ingest"), kafka_share=0.2, timeout_s=1800
+            ).start()
             for index, (kind, name) in enumerate(SCHEDULE):
                 # Spread the faults: the n-th strikes when n/(faults+2) of the run is cataloged.
-                flow.wait_for_cataloged(RECORDS * (index + 1) // (len(SCHEDULE) + 2))
+                flow.wait_for_cataloged(RECORDS * (index + 1) // (len(SCHEDULE) + 2), timeout_s=600)
                 struck_at, before = flow.cataloged(), time.monotonic()
                 if kind == "kill":
                     fleet.kill(name)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from pymongo import MongoClient
 
@@ -194,6 +195,7 @@ def alive(fleet: Fleet) -> None:
         assert process.ready(), f"{process.name} is not ready"
 
 
+@pytest.mark.timeout(1200)
 def test_mutated_records_through_both_doors_each_get_a_reason_and_nothing_stalls(
     reliability_env: dict[str, str], released_templates: list[bytes], tmp_path: Path
 ) -> None:

@@ -92,3 +92,35 @@ def test_cli_trains_registers_and_lists(stack_env: dict[str, str], fresh_bucket:
     assert result.exit_code == 0 and "diabetes-progression" in result.output
     result = runner.invoke(models_cli, ["show", NAME], catch_exceptions=False)
     assert result.exit_code == 0 and '"version": "1.0.0"' in result.output
+
+
+async def test_image_model_round_trip_and_tamper_check(
+    object_store: ObjectStore, fresh_bucket: str
+) -> None:
+    """The detector's manifest (image input, grid output, metrics) and weights survive S3."""
+    from medshare_inference.models.image_sources import deid_real_images
+    from medshare_inference.models.images import prepare_dicom
+
+    detector = train_model("burned-in-text")  # from MEDSHARE_CACHE after the first run
+    registry = ModelRegistry(object_store, fresh_bucket)
+    manifest = await registry.register(
+        "burned-in-text", "1.0.0", detector.module, detector.manifest
+    )
+    loaded = await registry.load("burned-in-text", "1.0.0")
+    assert loaded.manifest == manifest and loaded.takes_images
+    assert loaded.manifest.metrics == detector.manifest.metrics
+    spec = loaded.manifest.image_input
+    assert spec is not None
+    ultrasound = next(i for i in deid_real_images() if i.name == "RGB_IMAGE.dcm")
+    frames = prepare_dicom(ultrasound.data, spec.size, spec.frames)
+    [result] = loaded.predict_images([frames])
+    with torch.inference_mode():
+        logits = detector.module(torch.from_numpy(frames[0][None, None]))
+    assert result["probability"] == pytest.approx(torch.sigmoid(logits[0, 0]).item(), rel=1e-5)
+
+    key = registry.weights_key("burned-in-text", "1.0.0")
+    stored = bytearray(await object_store.get(fresh_bucket, key))
+    stored[-100] ^= 0x40
+    await object_store.put(fresh_bucket, key, bytes(stored), "application/octet-stream")
+    with pytest.raises(TamperedModelError):
+        await registry.load("burned-in-text", "1.0.0")

@@ -202,6 +202,7 @@ def run_config(
     concurrency: int,
     folder: Path,
     models_bucket: str,
+    rate: float = 0.0,
 ) -> dict[str, Any]:
     env = pipeline_env(stack, folder, models_bucket)
     items = build_corpus(records, dicom_share, seed=replicas, templates=templates)
@@ -234,6 +235,7 @@ def run_config(
                 kafka_share=kafka_share,
                 concurrency=concurrency,
                 acks=acks,
+                rate=rate,
             )
             await watcher
             return started
@@ -258,6 +260,7 @@ def run_config(
     return {
         "replicas": replicas,
         "records": records,
+        "submission_rate": rate or "unpaced",
         "dicom_share": dicom_share,
         "seconds": round(finished - started, 2),
         "records_per_s": round(records / (finished - started), 2),
@@ -322,6 +325,12 @@ def plot(path: Path, results: list[dict[str, Any]]) -> None:
 @click.option("--replicas", default="1,2", show_default=True, help="replica counts, e.g. 1,2")
 @click.option("--kafka-share", default=0.0, show_default=True, help="share sent to the Kafka door")
 @click.option("--concurrency", default=8, show_default=True, help="HTTP clients submitting")
+@click.option(
+    "--rate",
+    default=0.0,
+    show_default=True,
+    help="records/s to submit (0: as fast as ingest takes them; latency is then queueing)",
+)
 @click.option("--profile", default="dev", show_default=True, help="local servers to use")
 @click.option(
     "--out",
@@ -335,6 +344,7 @@ def bench_pipeline(
     replicas: str,
     kafka_share: float,
     concurrency: int,
+    rate: float,
     profile: str,
     out: Path,
 ) -> None:
@@ -361,6 +371,7 @@ def bench_pipeline(
                 concurrency,
                 folder,
                 models_bucket,
+                rate,
             )
             for count in counts
         ]
@@ -374,6 +385,7 @@ def bench_pipeline(
             "records": records,
             "mix": mix,
             "kafka_share": kafka_share,
+            "rate": rate,
             "templates": len(templates),
             "load_average_at_end": os.getloadavg(),
             "anchors_records_per_s": ANCHORS,

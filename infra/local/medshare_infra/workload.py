@@ -173,17 +173,25 @@ async def send_http(
     acks: Acks,
     concurrency: int = 8,
     deadline_s: float = 600.0,
+    rate: float = 0.0,
 ) -> None:
-    """POST every item (round robin over replicas), retrying until each is acknowledged."""
-    queue: asyncio.Queue[Item] = asyncio.Queue()
-    for item in items:
-        queue.put_nowait(item)
+    """POST every item (round robin over replicas), retrying until each is acknowledged.
+
+    `rate` > 0 paces the first attempts at that many records per second (an open
+    load below capacity measures latency; flat out, latency is only queueing).
+    """
+    queue: asyncio.Queue[tuple[int, Item]] = asyncio.Queue()
+    for index, item in enumerate(items):
+        queue.put_nowait((index, item))
     urls = itertools.cycle(ingest_urls)
-    give_up = time.monotonic() + deadline_s
+    begin = time.monotonic()
+    give_up = begin + deadline_s
 
     async def worker(client: httpx.AsyncClient) -> None:
         while not queue.empty():
-            item = queue.get_nowait()
+            index, item = queue.get_nowait()
+            if rate > 0:
+                await asyncio.sleep(max(0.0, begin + index / rate - time.monotonic()))
             trace = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
             while True:
                 record_id = await _post(client, next(urls), item, trace)
@@ -266,10 +274,11 @@ async def send_all(
     concurrency: int = 8,
     deadline_s: float = 600.0,
     acks: Acks | None = None,
+    rate: float = 0.0,
 ) -> Acks:
     acks = acks if acks is not None else Acks()
     http, kafka = split_doors(items, kafka_share)
-    jobs = [send_http(http, ingest_urls, acks, concurrency, deadline_s)]
+    jobs = [send_http(http, ingest_urls, acks, concurrency, deadline_s, rate * (1 - kafka_share))]
     if kafka:
         jobs.append(send_kafka(kafka, bootstrap, submitted_topic, acks, deadline_s))
     await asyncio.gather(*jobs)

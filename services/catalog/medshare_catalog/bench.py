@@ -27,8 +27,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from medshare_catalog.directory import Grant, Scope
+from medshare_catalog.pipeline import match_stages
 from medshare_catalog.records import RecordStore
-from medshare_catalog.search import Searcher, SearchQuery
+from medshare_catalog.search import Searcher, SearchQuery, encode_cursor, sort_spec
 from medshare_catalog.synthetic import INSTITUTIONS, synthetic_document, synthetic_event
 from medshare_catalog.tokens import Principal
 from medshare_shared.bench import bar_plot, latency_summary, write_results
@@ -96,14 +97,21 @@ async def load(store: RecordStore, records: int, batch: int, seed: int) -> float
     return time.perf_counter() - started
 
 
-async def measure(mix: dict[str, Query], clients: int, seconds: float) -> dict[str, list[float]]:
+async def measure(
+    mix: dict[str, Query], clients: int, seconds: float, min_samples: int
+) -> dict[str, list[float]]:
+    """Clients loop over the mix until the time is up and every query has enough samples."""
     latencies: dict[str, list[float]] = defaultdict(list)
     names = list(mix)
     deadline = time.perf_counter() + seconds
 
+    def done() -> bool:
+        enough = all(len(latencies[name]) >= min_samples for name in names)
+        return time.perf_counter() >= deadline and enough
+
     async def client(offset: int) -> None:
         turn = offset
-        while time.perf_counter() < deadline:
+        while not done():
             name = names[turn % len(names)]
             turn += 1
             began = time.perf_counter()
@@ -121,6 +129,7 @@ async def run(
     levels: list[int],
     seconds: float,
     keep: bool,
+    min_samples: int = 5,
 ) -> dict[str, Any]:
     database_name = f"bench_catalog_{datetime.now(UTC):%Y%m%d%H%M%S}"
     client: AsyncMongoClient[Document] = AsyncMongoClient(
@@ -133,12 +142,11 @@ async def run(
         load_s = await load(store, records, batch, seed=records)
         searcher = Searcher(store.collection)
         scope = researcher_scope()
-        cursor = None
-        for _ in range(19):  # the cursor that opens page 20 of the unfiltered list
-            found = await searcher.page(
-                scope.record_filter(), SearchQuery(), limit=50, cursor=cursor, with_total=False
-            )
-            cursor = found.next_cursor
+        # The cursor that opens page 20 of the unfiltered list: the 1,000th record's key.
+        stages = match_stages(scope.record_filter())
+        stages += [{"$sort": dict(sort_spec("recent"))}, {"$skip": 999}, {"$limit": 1}]
+        row = await searcher.run(stages)
+        cursor = encode_cursor("recent", row[0]) if row else None
         mix = query_mix(searcher, scope, cursor)
         visible = await searcher.count(scope.record_filter())
         for query in mix.values():  # warm caches once
@@ -147,7 +155,7 @@ async def run(
         for clients in levels:
             with console.status(f"{clients} concurrent client(s) for {seconds:.0f}s"):
                 began = time.perf_counter()
-                latencies = await measure(mix, clients, seconds)
+                latencies = await measure(mix, clients, seconds, min_samples)
                 elapsed = time.perf_counter() - began
             total = sum(len(v) for v in latencies.values())
             results[str(clients)] = {
@@ -164,6 +172,7 @@ async def run(
             "load": {"seconds": load_s, "docs_per_s": records / load_s, "batch": batch},
             "indexes": len(await store.collection.index_information()),
             "seconds_per_level": seconds,
+            "min_samples_per_query": min_samples,
             "concurrency": results,
         }
     finally:
@@ -217,6 +226,7 @@ def report(document: dict[str, Any], out: Path) -> None:
 @click.option("--seconds", type=float, default=20.0, show_default=True, help="per level")
 @click.option("--batch", type=int, default=5000, show_default=True, help="insert_many batch")
 @click.option("--mongo-url", default=None, help="default MEDSHARE_MONGO_URL")
+@click.option("--min-samples", type=int, default=5, show_default=True, help="per query and level")
 @click.option("--keep", is_flag=True, help="keep the loaded database")
 def bench_catalog(
     records: int,
@@ -225,6 +235,7 @@ def bench_catalog(
     seconds: float,
     batch: int,
     mongo_url: str | None,
+    min_samples: int,
     keep: bool,
 ) -> None:
     """Load N synthetic records, then time typical searches at 1, 16 and 64 clients."""
@@ -233,7 +244,7 @@ def bench_catalog(
 
     url = mongo_url or load_settings(CatalogSettings).mongo_url
     levels = [int(part) for part in concurrency.split(",") if part.strip()]
-    document = asyncio.run(run(url, records, batch, levels, seconds, keep))
+    document = asyncio.run(run(url, records, batch, levels, seconds, keep, min_samples))
     written = write_results(out, "catalog", document)
     report(written, out)
     console.print(f"results: {out} and {out.with_suffix('.png')}")

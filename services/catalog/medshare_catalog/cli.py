@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from medshare_shared.log import configure_logging
-from medshare_shared.settings import load_settings
+from medshare_shared.settings import SettingsError, load_settings
 
 T = TypeVar("T")
 
@@ -24,7 +24,10 @@ T = TypeVar("T")
 def _settings() -> Any:
     from medshare_catalog.settings import CatalogSettings
 
-    return load_settings(CatalogSettings)
+    try:
+        return load_settings(CatalogSettings)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _with_directory(work: Callable[[Any], Awaitable[T]]) -> T:

@@ -258,6 +258,15 @@ def run_config(
         + to_wall
         for rid in expected
     }
+    begin = started + to_wall
+    # When each stage had passed the last record: the first stage to fall behind the
+    # one before it is where the pipeline backs up.
+    stage_done = {
+        "acknowledged": max(ack.values()),
+        "deidentified": max(deidentified.values()),
+        "inferred": max(inferred.values(), default=begin),
+        "cataloged": max(complete.values()),
+    }
     return {
         "replicas": replicas,
         "records": records,
@@ -268,6 +277,10 @@ def run_config(
         "ingest_acks_per_s": round(records / (max(acks.acked_at.values()) - started), 2),
         "latency_ack_to_catalog": latency_summary([visible[r] - ack[r] for r in expected]),
         "latency_ack_to_complete": latency_summary([complete[r] - ack[r] for r in expected]),
+        "stage_done_s": {name: round(at - begin, 1) for name, at in stage_done.items()},
+        "stage_records_per_s": {
+            name: round(len(expected) / (at - begin), 2) for name, at in stage_done.items()
+        },
         "stages": {
             "ack_to_deidentified": stage_summary(
                 [deidentified[r] - ack[r] for r in expected if r in deidentified]

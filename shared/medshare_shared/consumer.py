@@ -36,7 +36,6 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from medshare_shared.log import current_trace_id, describe_error
 from medshare_shared.metrics import (
-    BATCH_SIZE,
     EVENTS_FAILED,
     EVENTS_RETRIED,
     PROCESSING_SECONDS,
@@ -267,7 +266,12 @@ def _records(msg: Any) -> tuple[Any, ...]:
 
 
 class DeliveryMiddleware(BaseMiddleware):
-    """Trace id and source in context, timings, back-pressure and the poison-pill exit."""
+    """Trace id and source in context, timings, back-pressure and the poison-pill exit.
+
+    It observes `medshare_processing_seconds` per record; a batch subscriber's handler
+    observes its batches itself (and `medshare_batch_size`), since it knows what one
+    unit of its work is.
+    """
 
     def __init__(self, msg: Any, /, *, context: ContextRepo, policy: DeliveryPolicy):
         super().__init__(msg, context=context)
@@ -296,9 +300,7 @@ class DeliveryMiddleware(BaseMiddleware):
         # One task runs message after message: reset what the last one left behind.
         current_source.set(None)
         current_trace_id.set(None)
-        if isinstance(self.msg, tuple):
-            BATCH_SIZE.labels(self.policy.service).observe(len(records))
-        elif records:
+        if records and not isinstance(self.msg, tuple):
             record = records[0]
             current_source.set(SourceRecord(record.topic, record.partition, record.offset))
         for record in records:
@@ -322,7 +324,8 @@ class DeliveryMiddleware(BaseMiddleware):
         exc_tb: TracebackType | None = None,
     ) -> bool | None:
         topic, service = self.topic, self.policy.service
-        PROCESSING_SECONDS.labels(service, topic).observe(time.perf_counter() - self.started)
+        if not isinstance(self.msg, tuple):  # a batch handler times its own batches
+            PROCESSING_SECONDS.labels(service, topic).observe(time.perf_counter() - self.started)
         if exc_val is None:
             self.policy.outage_streak.pop(topic, None)
             for record in self.records:

@@ -16,6 +16,7 @@ from medshare_inference.registry import ModelRegistry
 from medshare_inference.runner import BatchRunner
 from medshare_inference.settings import InferenceSettings
 from medshare_shared.kafka import ensure_topics, make_broker
+from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.service import broker_check, create_service_app
 
@@ -68,6 +69,9 @@ def create_app(settings: InferenceSettings) -> FastAPI:
         checks={"kafka": broker_check(broker), "object_store": store.ping},
         startup=[prepare],
         shutdown=[stop_refresher],
+        background=[
+            lag_watcher(settings, "inference", settings.consumer_group, [topics.deidentified])
+        ],
     )
 
     @app.get("/models")

@@ -16,6 +16,7 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -58,7 +59,18 @@ def describe_error(error: BaseException) -> str:
     module = type(error).__module__ or ""
     if module.startswith("medshare_"):
         return f"{type(error).__name__}: {error}"[:500]
-    return type(error).__name__
+    return f"{type(error).__name__} at {raised_where(error)}"
+
+
+def raised_where(error: BaseException) -> str:
+    """`file.py:line (function)` of the innermost frame: where, without any value."""
+    frame = error.__traceback__
+    if frame is None:
+        return "?"
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    code = frame.tb_frame.f_code
+    return f"{Path(code.co_filename).name}:{frame.tb_lineno} ({code.co_name})"
 
 
 class JsonFormatter(logging.Formatter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 
 from fastapi import FastAPI
 from faststream import AckPolicy
@@ -12,6 +13,7 @@ from medshare_inference.changes import changes_topic
 from medshare_inference.handlers import InferenceHandler
 from medshare_inference.host import ModelHost
 from medshare_inference.models.runtime import configure_threads, inference_device
+from medshare_inference.publisher import ResultPublisher
 from medshare_inference.registry import ModelRegistry
 from medshare_inference.runner import BatchRunner
 from medshare_inference.settings import InferenceSettings
@@ -28,7 +30,8 @@ def create_app(settings: InferenceSettings) -> FastAPI:
     host = ModelHost(ModelRegistry(store, settings.models_bucket))
     topics = settings.topics
     runner = BatchRunner(store, settings.image_fetch_concurrency)
-    handler = InferenceHandler(host, broker, topics, runner)
+    publisher = ResultPublisher(settings.kafka_bootstrap, topics.inferred)
+    handler = InferenceHandler(host, publisher, topics, runner)
     # NACK_ON_ERROR: offsets are committed after the handler returned, i.e. after every
     # result was acknowledged by the broker; an exception seeks back to the batch's start.
     broker.subscriber(
@@ -49,26 +52,34 @@ def create_app(settings: InferenceSettings) -> FastAPI:
         ack_policy=AckPolicy.ACK_FIRST,
     )(host.on_model_changed)
     refresher: list[asyncio.Task[None]] = []
+    profiler = cProfile.Profile() if settings.profile_file else None
 
     async def prepare() -> None:
         await ensure_topics(settings, topics.all())
         await ensure_topics(settings, [changes_topic(topics)], partitions=1)
         await store.ensure_bucket(settings.models_bucket)
+        await publisher.start()
         await host.refresh()
         refresher.append(asyncio.create_task(host.keep_fresh(settings.model_poll_s)))
+        if profiler is not None:  # steady state only: imports and start-up are not the story
+            profiler.enable()
 
-    async def stop_refresher() -> None:
+    async def stop_background() -> None:
+        if profiler is not None and settings.profile_file is not None:
+            profiler.disable()
+            profiler.dump_stats(settings.profile_file)
         for task in refresher:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await publisher.stop()  # after the consumer stopped: nothing left to publish
 
     app = create_service_app(
         title="medshare inference",
         broker=broker,
         checks={"kafka": broker_check(broker), "object_store": store.ping},
         startup=[prepare],
-        shutdown=[stop_refresher],
+        shutdown=[stop_background],
         background=[
             lag_watcher(settings, "inference", settings.consumer_group, [topics.deidentified])
         ],

@@ -21,14 +21,12 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
-from medshare_inference.handlers import publish_result
+from medshare_inference.publisher import ResultPublisher
 from medshare_inference.registry import ModelRegistry, select_models
 from medshare_inference.runner import BatchRunner
 from medshare_shared.events import DeidentifiedEvent, RecordDeidentified
-from medshare_shared.kafka import make_broker
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.settings import CommonSettings
 
@@ -98,7 +96,6 @@ async def backfill(
     version: str,
     batch_size: int = 256,
     progress: Progress | None = None,
-    broker: KafkaBroker | None = None,
 ) -> BackfillReport:
     started = time.perf_counter()
     store = ObjectStore.from_settings(settings)
@@ -106,10 +103,8 @@ async def backfill(
     topics = settings.topics
     report = BackfillReport(name, version)
     runner = BatchRunner(store)
-    own_broker = broker is None
-    publisher = broker or make_broker(settings, client_id="medshare-backfill")
-    if own_broker:
-        await publisher.start()
+    publisher = ResultPublisher(settings.kafka_bootstrap, topics.inferred, "medshare-backfill")
+    await publisher.start()
     consumer, ends = await _open_topic(settings, topics.deidentified)
     try:
         total = 0
@@ -143,7 +138,7 @@ async def backfill(
                 if await consumer.position(tp) >= remaining[tp]:
                     del remaining[tp]
             outcomes = await runner.run(events, {name: model}, applies)
-            await asyncio.gather(*(publish_result(publisher, topics, o) for o in outcomes))
+            await publisher.publish(outcomes)
             report.applicable += len(outcomes)
             report.published += len(outcomes)
             for outcome in outcomes:
@@ -156,7 +151,6 @@ async def backfill(
                 progress(report.read, total)
     finally:
         await consumer.stop()
-        if own_broker:
-            await publisher.stop()
+        await publisher.stop()
     report.seconds = time.perf_counter() - started
     return report

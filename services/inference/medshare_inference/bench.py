@@ -27,6 +27,7 @@ from medshare_inference.bench_support import (
     percentile_ms,
     profile_summary,
     stage_totals,
+    wait_for_leaders,
 )
 from medshare_inference.models import train_model
 from medshare_inference.models.images import prepare_dicom
@@ -74,17 +75,36 @@ def model_throughput(model: LoadedModel, records: int) -> dict[str, float]:
     return rates
 
 
-async def _prepare_run(
-    settings: CommonSettings, prefix: str, events: list[Any], reader_topic: str
-) -> ResultReader:
+async def _make_topics(settings: CommonSettings, prefix: str) -> CommonSettings:
+    """Fresh topics under `prefix`, returned once every partition has a leader."""
     topics_env = CommonSettings(**{**settings.model_dump(), "topic_prefix": prefix})
     await ensure_topics(topics_env, topics_env.topics.all())
+    await wait_for_leaders(settings.kafka_bootstrap, topics_env.topics.all())
+    return topics_env
+
+
+async def _preload(settings: CommonSettings, prefix: str, events: list[Any]) -> None:
+    topics_env = await _make_topics(settings, prefix)
     async with Publisher(settings.kafka_bootstrap) as publisher:
         futures = [await publisher.send(topics_env.topics.deidentified, e) for e in events]
         await asyncio.gather(*futures)
-    reader = ResultReader(settings.kafka_bootstrap, reader_topic)
+
+
+async def _service_run(
+    settings: CommonSettings, service: ServiceRun, prefix: str, events: list[Any]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(arrival per record, stage seconds): one event loop for every Kafka client used."""
+    await _preload(settings, prefix, events)
+    reader = ResultReader(settings.kafka_bootstrap, f"{prefix}records.inferred")
     await reader.start()
-    return reader
+    try:
+        await asyncio.to_thread(service.start)
+        await reader.read_until([e.payload.record_id for e in events], timeout_s=600)
+        stages = stage_totals(await asyncio.to_thread(service.metrics))
+    finally:
+        await reader.stop()
+        await asyncio.to_thread(service.stop)
+    return reader.seen, stages
 
 
 def service_run(
@@ -97,16 +117,10 @@ def service_run(
 ) -> dict[str, Any]:
     """Pre-load the topic, start the service, time from its first result to its last."""
     prefix = f"b{uuid.uuid4().hex[:8]}."
-    reader = asyncio.run(_prepare_run(settings, prefix, events, f"{prefix}records.inferred"))
     run_env = {**env, "MEDSHARE_TOPIC_PREFIX": prefix, "MEDSHARE_BATCH_SIZE": str(batch_size)}
     service = ServiceRun(run_env, log_dir / f"inference-b{batch_size}.log", profile_to)
-    service.start()
-    try:
-        asyncio.run(_read_all(reader, len(events)))
-        stages = stage_totals(service.metrics())
-    finally:
-        service.stop()
-    arrivals = sorted(reader.seen.values())
+    seen, stages = asyncio.run(_service_run(settings, service, prefix, events))
+    arrivals = sorted(seen.values())
     span = arrivals[-1] - arrivals[0]
     per_record = {k: v / len(events) * 1e6 for k, v in stages.items()}
     return {
@@ -117,30 +131,30 @@ def service_run(
     }
 
 
-async def _read_all(reader: ResultReader, count: int) -> None:
-    try:
-        await reader.read_until(count, timeout_s=600)
-    finally:
-        await reader.stop()
-
-
 async def _paced_latency(
     settings: CommonSettings, prefix: str, events: list[Any], rate: float
 ) -> list[float]:
+    """Send at `rate` while reading results: latency = arrival - send, per record."""
     topic = f"{prefix}records.deidentified"
     reader = ResultReader(settings.kafka_bootstrap, f"{prefix}records.inferred")
     await reader.start()
     sent: dict[str, float] = {}
-    async with Publisher(settings.kafka_bootstrap) as publisher:
-        started = time.monotonic()
-        for index, event in enumerate(events):
-            await asyncio.sleep(max(0.0, started + index / rate - time.monotonic()))
-            sent[event.payload.record_id] = time.monotonic()
-            await publisher.send(topic, event)
-            # Flush each one: latency must not include the bench's own batching.
-            await publisher.producer.flush()
-        await reader.read_until(len(events), timeout_s=120)
-    await reader.stop()
+
+    async def send_all() -> None:
+        async with Publisher(settings.kafka_bootstrap) as publisher:
+            started = time.monotonic()
+            for index, event in enumerate(events):
+                await asyncio.sleep(max(0.0, started + index / rate - time.monotonic()))
+                sent[event.payload.record_id] = time.monotonic()
+                await publisher.send(topic, event)
+                # Flush each one: latency must not include the bench's own batching.
+                await publisher.producer.flush()
+
+    wanted = [event.payload.record_id for event in events]
+    try:
+        await asyncio.gather(send_all(), reader.read_until(wanted, len(events) / rate + 60))
+    finally:
+        await reader.stop()
     return [reader.seen[record] - sent[record] for record in sent]
 
 
@@ -149,15 +163,18 @@ def latency_run(
 ) -> dict[str, float]:
     """The default micro-batch settings, records arriving one by one at `rate` per second."""
     prefix = f"l{uuid.uuid4().hex[:8]}."
-    topics_env = CommonSettings(**{**settings.model_dump(), "topic_prefix": prefix})
-    asyncio.run(ensure_topics(topics_env, topics_env.topics.all()))
     service = ServiceRun({**env, "MEDSHARE_TOPIC_PREFIX": prefix}, log_dir / "inference-lat.log")
-    service.start()
-    try:
-        asyncio.run(_paced_latency(settings, prefix, events[:20], rate))  # warm-up
-        latencies = asyncio.run(_paced_latency(settings, prefix, events[20:], rate))
-    finally:
-        service.stop()
+
+    async def measure() -> list[float]:
+        await _make_topics(settings, prefix)
+        await asyncio.to_thread(service.start)
+        try:
+            await _paced_latency(settings, prefix, events[:20], rate)  # warm-up
+            return await _paced_latency(settings, prefix, events[20:], rate)
+        finally:
+            await asyncio.to_thread(service.stop)
+
+    latencies = asyncio.run(measure())
     return {
         "rate_per_s": rate,
         "records": float(len(latencies)),
@@ -273,6 +290,6 @@ def _print(results: dict[str, Any]) -> None:
     )
     for size, summary in results["profile"].items():
         shares = ", ".join(
-            f"{k} {v:.0%}" for k, v in list(summary["share_by_category"].items())[:5]
+            f"{k} {v:.0%}" for k, v in list(summary["busy_share_by_category"].items())[:5]
         )
         console.print(f"profile, batch {size}: {shares}")

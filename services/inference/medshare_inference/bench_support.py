@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,26 @@ def deidentified(
     return event
 
 
+async def wait_for_leaders(bootstrap: str, topics: list[str], timeout_s: float = 30.0) -> None:
+    """New topics answer NotLeaderForPartition until their leaders are elected."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            described = await admin.describe_topics(topics)
+            if all(
+                t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+                for t in described
+            ):
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
 class Publisher:
     def __init__(self, bootstrap: str):
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
@@ -109,19 +129,24 @@ class ResultReader:
     async def stop(self) -> None:
         await self.consumer.stop()
 
-    async def read_until(self, count: int, timeout_s: float) -> None:
+    async def read_until(self, wanted: Collection[str], timeout_s: float) -> None:
+        """Read until every record id in `wanted` has a result."""
         from medshare_shared.events import InferredEvent
 
+        missing = set(wanted) - set(self.seen)
         deadline = time.monotonic() + timeout_s
-        while len(self.seen) < count and time.monotonic() < deadline:
+        while missing and time.monotonic() < deadline:
             batches = await self.consumer.getmany(timeout_ms=200, max_records=5000)
             now = time.monotonic()
             for messages in batches.values():
                 for message in messages:
                     event = InferredEvent.model_validate_json(message.value or b"")
                     self.seen.setdefault(event.payload.record_id, now)
-        if len(self.seen) < count:
-            raise TimeoutError(f"only {len(self.seen)} of {count} results after {timeout_s:.0f}s")
+                    missing.discard(event.payload.record_id)
+        if missing:
+            raise TimeoutError(
+                f"{len(missing)} of {len(wanted)} results missing after {timeout_s:.0f}s"
+            )
 
 
 class ServiceRun:
@@ -135,10 +160,9 @@ class ServiceRun:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_timeout_s: float = 120.0) -> None:
-        command = [sys.executable]
+        command = [sys.executable, "-m", "medshare_shared", "inference", "serve"]
         if self.profile_to is not None:
-            command += ["-m", "cProfile", "-o", str(self.profile_to)]
-        command += ["-m", "medshare_shared", "inference", "serve"]
+            self.env["MEDSHARE_PROFILE_FILE"] = str(self.profile_to.resolve())
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -162,7 +186,7 @@ class ServiceRun:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)  # graceful: cProfile writes its file
+        os.killpg(self.process.pid, signal.SIGTERM)  # graceful: the profile is written
         try:
             self.process.wait(60)
         except subprocess.TimeoutExpired:
@@ -182,36 +206,42 @@ def stage_totals(metrics_text: str) -> dict[str, float]:
     return totals
 
 
+IDLE = "waiting for I/O (event loop idle)"
 _CATEGORIES: Sequence[tuple[str, tuple[str, ...]]] = (
-    ("waiting for I/O (event loop idle)", ("selectors.py", "{method 'poll'", "{method 'select'")),
+    (IDLE, ("select.epoll", "selectors.py")),
+    ("socket send/receive", ("_socket.socket",)),
     ("kafka client (aiokafka: fetch, produce, commit)", ("aiokafka",)),
-    ("faststream (batch consumer, decoding)", ("faststream",)),
+    ("faststream (consume, decode, publish)", ("faststream",)),
     ("pydantic (event parsing and building)", ("pydantic",)),
     ("json", ("json",)),
-    ("torch", ("torch",)),
+    ("torch (in the event loop's thread)", ("torch",)),
     ("medshare code", ("medshare_",)),
     ("asyncio machinery", ("asyncio",)),
+    ("prometheus metrics", ("prometheus_client",)),
 )
 
 
-def profile_summary(path: Path, top: int = 12) -> dict[str, Any]:
-    """Main-thread time by category and the top functions (the forward pass runs in a worker
-    thread, which cProfile does not see: the stage timers cover it)."""
+def profile_summary(path: Path, top: int = 15) -> dict[str, Any]:
+    """The event loop thread's busy time by category, and its top functions. The forward
+    pass runs in a worker thread, which cProfile does not see: the stage timers cover it."""
     stats = pstats.Stats(str(path))
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    total = sum(entry[2] for entry in raw.values()) or 1.0
     categories: dict[str, float] = {}
     rows = []
     for (filename, line, function), entry in raw.items():
         where = f"{filename}:{line}({function})"
         label = next((name for name, keys in _CATEGORIES if any(k in where for k in keys)), "other")
         categories[label] = categories.get(label, 0.0) + entry[2]
-        rows.append((entry[2], where))
+        if label != IDLE:
+            rows.append((entry[2], where))
+    idle = categories.pop(IDLE, 0.0)
+    busy = sum(categories.values()) or 1.0
     rows.sort(reverse=True)
     return {
-        "main_thread_seconds": total,
-        "share_by_category": {
-            k: round(v / total, 4) for k, v in sorted(categories.items(), key=lambda kv: -kv[1])
+        "busy_seconds": round(busy, 3),
+        "idle_seconds": round(idle, 3),
+        "busy_share_by_category": {
+            k: round(v / busy, 4) for k, v in sorted(categories.items(), key=lambda kv: -kv[1])
         },
         "top_functions": [
             {"seconds": round(seconds, 3), "function": _short(where)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from medshare_shared.settings import CommonSettings
@@ -20,3 +22,6 @@ class InferenceSettings(CommonSettings):
     model_poll_s: float = Field(default=30.0, gt=0)
     # Shared-zone objects fetched at once for image models.
     image_fetch_concurrency: int = Field(default=8, ge=1, le=256)
+    # When set, the event loop's thread is profiled (cProfile) from the end of start-up to
+    # shutdown and the stats written here: `medshare bench inference --profile` uses it.
+    profile_file: Path | None = None

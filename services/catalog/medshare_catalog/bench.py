@@ -38,6 +38,17 @@ console = Console()
 Document = dict[str, Any]
 Query = Callable[[], Awaitable[Any]]
 GATES = ("burned-in-text",)
+# Short labels for the plot's x axis.
+PLOT_LABELS = {
+    "first page": "first page",
+    "modality+years": "CT 2015-20",
+    "demographics": "F 60-69 h01",
+    "diagnosis C50*": "C50*",
+    "p(malignant)>=0.8": "p>=0.8",
+    "free text": "text",
+    "facets (CT)": "facets",
+    "page 20 (keyset)": "page 20",
+}
 
 
 def researcher_scope() -> Scope:
@@ -213,7 +224,7 @@ def report(document: dict[str, Any], out: Path) -> None:
         bar_plot(
             name,
             f"catalog search {metric[:3]} ({document['records']:,} records)",
-            queries,
+            [PLOT_LABELS.get(q, q) for q in queries],
             series,
             "milliseconds",
         )

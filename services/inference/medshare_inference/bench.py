@@ -243,7 +243,7 @@ def bench_inference(name: str, records: int, out: Path, latency_rate: float, pro
         for size in (1, 128):
             path = log_dir / f"profile-b{size}.prof"
             with console.status(f"profiling the service, batch size {size}"):
-                service_run(settings, env, events[: records // 2], size, log_dir, path)
+                service_run(settings, env, events, size, log_dir, path)
             profiles[str(size)] = profile_summary(path)
     base = service[0]["records_per_s"]
     results = {

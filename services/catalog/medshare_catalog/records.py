@@ -54,15 +54,23 @@ INDEXES: tuple[tuple[tuple[str, int], ...], ...] = (
 )
 
 
+def fact_rank(at: datetime, event_id: str) -> str:
+    """(event time, event id) as one string that sorts like the pair.
+
+    The time is fixed width, so comparing ranks compares times first, ids on a tie.
+    """
+    return f"{at.astimezone(UTC):%Y%m%dT%H%M%S.%f}|{event_id}"
+
+
 def newer_than_stored(path: str, at: datetime, event_id: str) -> Document:
-    """Matches a document whose `path` fact is absent or older than (at, event_id)."""
-    return {
-        "$or": [
-            {path: {"$exists": False}},
-            {f"{path}.at": {"$lt": at}},
-            {f"{path}.at": at, f"{path}.event_id": {"$lt": event_id}},
-        ]
-    }
+    """Matches a document whose `path` fact is absent or older than (at, event_id).
+
+    One predicate besides `_id`: SecantusDB plans `_id` with its index only when
+    the rest of the filter is a single condition; the earlier `$or` of three made
+    every fold scan the collection (13 ms at 50 documents, 105 ms at 3,150).
+    `$not: {$gte}` also matches a missing fact.
+    """
+    return {f"{path}.rank": {"$not": {"$gte": fact_rank(at, event_id)}}}
 
 
 class RecordStore:
@@ -107,7 +115,7 @@ class RecordStore:
             return False
         outside = self.shared_bucket is not None and record.shared_bucket != self.shared_bucket
         facts: Document = {
-            "deid": {"at": at, "event_id": event_id},
+            "deid": {"at": at, "event_id": event_id, "rank": fact_rank(at, event_id)},
             "cataloged": True,
             "kind": record.kind,
             "institution": record.institution,
@@ -152,7 +160,16 @@ class RecordStore:
         applied = await self._guarded_upsert(
             record.record_id,
             newer_than_stored(path, at, event_id),
-            {"$set": {path: {**result.model_dump(), "at": at, "event_id": event_id}}},
+            {
+                "$set": {
+                    path: {
+                        **result.model_dump(),
+                        "at": at,
+                        "event_id": event_id,
+                        "rank": fact_rank(at, event_id),
+                    }
+                }
+            },
         )
         await self.refresh(record.record_id)
         return applied
@@ -170,6 +187,7 @@ class RecordStore:
                 "findings": record.findings,
                 "at": at,
                 "event_id": event_id,
+                "rank": fact_rank(at, event_id),
             },
         }
         applied = await self._guarded_upsert(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from medshare_catalog.derive import derive, model_key, to_millis
+from medshare_catalog.records import fact_rank
 from medshare_shared.events import DeidReport, ModelResult, RecordDeidentified
 
 Document = dict[str, Any]
@@ -188,7 +189,11 @@ def synthetic_document(
     document: Document = {
         "_id": record.record_id,
         "revision": 1 + len(results),
-        "deid": {"at": at, "event_id": f"synthetic-{record.record_id[:16]}"},
+        "deid": {
+            "at": at,
+            "event_id": f"synthetic-{record.record_id[:16]}",
+            "rank": fact_rank(at, f"synthetic-{record.record_id[:16]}"),
+        },
         "cataloged": True,
         "kind": record.kind,
         "institution": record.institution,
@@ -210,6 +215,7 @@ def synthetic_document(
                 **r.model_dump(),
                 "at": at + timedelta(seconds=1),
                 "event_id": f"synthetic-{r.model_name}",
+                "rank": fact_rank(at + timedelta(seconds=1), f"synthetic-{r.model_name}"),
             }
             for r in results
         },

@@ -22,6 +22,26 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+SERVERS_USED: list[str] = []
+
+
+def announce(config: pytest.Config, message: str) -> None:
+    """Print past output capture now, and again in the summary, so the log shows it."""
+    SERVERS_USED.append(message)
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        reporter.write_line(message)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for message in SERVERS_USED:
+        terminalreporter.write_line(message)
+
+
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Iterator[object]:
     from medshare_infra.stack import LocalStack
@@ -29,15 +49,12 @@ def stack(request: pytest.FixtureRequest) -> Iterator[object]:
     local = LocalStack.for_profile(os.environ.get("MEDSHARE_STACK_PROFILE", "test"))
     started = local.up()
     endpoints = local.endpoints
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
     message = (
         f"real servers (started {started or 'none, already up'}): "
         f"kafka={endpoints.kafka_bootstrap} s3={endpoints.s3_endpoint} "
         f"mongo={endpoints.mongo_url}"
     )
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(message)
+    announce(request.config, message)
     yield local
     local.down(started)
 

@@ -141,8 +141,9 @@ async def run(
     seconds: float,
     keep: bool,
     min_samples: int = 5,
+    database: str | None = None,
 ) -> dict[str, Any]:
-    database_name = f"bench_catalog_{datetime.now(UTC):%Y%m%d%H%M%S}"
+    database_name = database or f"bench_catalog_{datetime.now(UTC):%Y%m%d%H%M%S}"
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         mongo_url, tz_aware=True, maxPoolSize=max(levels) + 8
     )
@@ -150,7 +151,13 @@ async def run(
         info = await client.admin.command("buildInfo")
         store = RecordStore(client[database_name]["records"], gates=GATES)
         await store.ensure_indexes()  # as the catalog does at start: loads pay for them
-        load_s = await load(store, records, batch, seed=records)
+        present = await store.collection.estimated_document_count()
+        if present not in (0, records):
+            raise click.UsageError(
+                f"database {database_name} holds {present} records, not {records}"
+            )
+        reused = present == records  # a kept database: time the queries only
+        load_s = 0.0 if reused else await load(store, records, batch, seed=records)
         searcher = Searcher(store.collection)
         scope = researcher_scope()
         # The cursor that opens page 20 of the unfiltered list: the 1,000th record's key.
@@ -180,14 +187,19 @@ async def run(
             "records": records,
             "visible_to_researcher": visible,
             "server": {"url_scheme": mongo_url.split(":")[0], "version": info.get("version")},
-            "load": {"seconds": load_s, "docs_per_s": records / load_s, "batch": batch},
+            "load": {
+                "seconds": load_s,
+                "docs_per_s": records / load_s if load_s else None,
+                "batch": batch,
+                "reused_database": reused,
+            },
             "indexes": len(await store.collection.index_information()),
             "seconds_per_level": seconds,
             "min_samples_per_query": min_samples,
             "concurrency": results,
         }
     finally:
-        if not keep:
+        if not keep and database is None:
             await client.drop_database(database_name)
         await client.close()
 
@@ -210,7 +222,9 @@ def report(document: dict[str, Any], out: Path) -> None:
     rates = ", ".join(
         f"{lv} clients: {document['concurrency'][lv]['requests_per_s']:.1f}/s" for lv in levels
     )
-    console.print(f"load: {document['load']['docs_per_s']:,.0f} docs/s; throughput {rates}")
+    rate = document["load"]["docs_per_s"]
+    loaded = f"{rate:,.0f} docs/s" if rate else "reused database"
+    console.print(f"load: {loaded}; throughput {rates}")
     for metric in ("p50_ms", "p99_ms"):
         series: dict[str, Sequence[float]] = {
             f"{level} client(s)": [
@@ -239,6 +253,11 @@ def report(document: dict[str, Any], out: Path) -> None:
 @click.option("--mongo-url", default=None, help="default MEDSHARE_MONGO_URL")
 @click.option("--min-samples", type=int, default=5, show_default=True, help="per query and level")
 @click.option("--keep", is_flag=True, help="keep the loaded database")
+@click.option(
+    "--database",
+    default=None,
+    help="use (and keep) this database; if it already holds --records records, skip the load",
+)
 def bench_catalog(
     records: int,
     out: Path,
@@ -248,6 +267,7 @@ def bench_catalog(
     mongo_url: str | None,
     min_samples: int,
     keep: bool,
+    database: str | None,
 ) -> None:
     """Load N synthetic records, then time typical searches at 1, 16 and 64 clients."""
     from medshare_catalog.settings import CatalogSettings
@@ -255,7 +275,7 @@ def bench_catalog(
 
     url = mongo_url or load_settings(CatalogSettings).mongo_url
     levels = [int(part) for part in concurrency.split(",") if part.strip()]
-    document = asyncio.run(run(url, records, batch, levels, seconds, keep, min_samples))
+    document = asyncio.run(run(url, records, batch, levels, seconds, keep, min_samples, database))
     written = write_results(out, "catalog", document)
     report(written, out)
     console.print(f"results: {out} and {out.with_suffix('.png')}")

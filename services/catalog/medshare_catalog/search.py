@@ -20,23 +20,13 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from medshare_catalog.derive import tokens
-from medshare_catalog.pipeline import match_stages
+from medshare_catalog.facets import FACET_PROJECTION, facet_counts
+from medshare_catalog.pipeline import conditions, match_stages
+from medshare_catalog.plan import WINDOWED_FROM, ResultSizes
+from medshare_catalog.recent import RecentPager
 
 Document = dict[str, Any]
 Sort = Literal["recent", "id"]
-FACET_FIELDS = (
-    "kind",
-    "modality",
-    "body_part",
-    "study_year",
-    "age_band",
-    "sex",
-    "institution",
-    "zip3",
-    "diagnosis_codes",
-    "release.state",
-)
-FACET_SIZE = 50
 # Heavy or internal fields a result list leaves out (the record detail has them).
 LIST_PROJECTION = {
     "text_tokens": 0,
@@ -214,6 +204,12 @@ def encode_cursor(sort: Sort, document: Document) -> str:
 
 
 def after_cursor(sort: Sort, cursor: str) -> Document:
+    """The condition selecting the records after the cursor's row."""
+    return read_cursor(sort, cursor)[0]
+
+
+def read_cursor(sort: Sort, cursor: str) -> tuple[Document, datetime | None]:
+    """The condition after the cursor's row, and (sort `recent`) that row's ingested_at."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         state = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -226,14 +222,15 @@ def after_cursor(sort: Sort, cursor: str) -> Document:
             raise
         raise QueryError("cursor malformed") from None
     if sort == "id":
-        return {"_id": {"$gt": last_id}}
+        return {"_id": {"$gt": last_id}}, None
     if moment is None:
         raise QueryError("cursor malformed")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return {
+    condition = {
         "$or": [{"ingested_at": {"$lt": moment}}, {"ingested_at": moment, "_id": {"$lt": last_id}}]
     }
+    return condition, moment
 
 
 def combine(*conditions: Document) -> Document:
@@ -253,6 +250,8 @@ class Page:
 class Searcher:
     def __init__(self, collection: AsyncCollection[Document]):
         self.collection = collection
+        self.recent = RecentPager(collection, LIST_PROJECTION)
+        self.sizes = ResultSizes()
 
     async def run(self, pipeline: list[Document]) -> list[Document]:
         return await (await self.collection.aggregate(pipeline)).to_list()
@@ -271,24 +270,51 @@ class Searcher:
         sort: Sort = "recent",
         with_total: bool = True,
     ) -> Page:
-        """One keyset page and (in the same pass) the total of every matching record."""
-        chain = match_stages(scope_filter, query.to_filter())
-        page_stages: list[Document] = [{"$match": after_cursor(sort, cursor)}] if cursor else []
+        """One keyset page and the total of every matching record.
+
+        Two plans, the same answer. A small result is filtered, counted and sorted
+        in one `$facet` pass, as before. A large one (`recent` order) is counted in
+        a lean pass of its own (filters and `$count`; SecantusDB has no index-only
+        count, so this costs one fetch of what the leading index yields) while its
+        page is read window by window from the `(field, ingested_at)` indexes
+        (recent.py), instead of the server sorting every matching record in Python.
+        Which plan runs is decided by the total this filter had last time (plan.py).
+        """
+        filters = conditions(scope_filter, query.to_filter())
+        after, top = read_cursor(sort, cursor) if cursor else (None, None)
+        expected = self.sizes.expected(filters)
+        if sort == "recent" and (not with_total or expected > WINDOWED_FROM):
+            total = await self.count(*filters) if with_total else -1
+            items = await self.recent.page(filters, after, top, limit) if total else []
+        else:
+            total, items = await self._one_pass(filters, after, sort, limit, with_total)
+        if with_total:
+            self.sizes.observe(filters, total)
+        following = encode_cursor(sort, items[-1]) if len(items) == limit else None
+        return Page(items, total, following)
+
+    async def _one_pass(
+        self,
+        filters: list[Document],
+        after: Document | None,
+        sort: Sort,
+        limit: int,
+        with_total: bool,
+    ) -> tuple[int, list[Document]]:
+        page_stages: list[Document] = [{"$match": after}] if after else []
         page_stages += [
             {"$sort": dict(sort_spec(sort))},
             {"$limit": limit},
             {"$project": LIST_PROJECTION},
         ]
-        if with_total:
-            counted = {"total": [{"$count": "n"}], "items": page_stages}
-            rows = await self.run([*chain, {"$facet": counted}])
-            result = rows[0] if rows else {"total": [], "items": []}
-            total = int(result["total"][0]["n"]) if result["total"] else 0
-            items: list[Document] = result["items"]
-        else:
-            total, items = -1, await self.run([*chain, *page_stages])
-        following = encode_cursor(sort, items[-1]) if len(items) == limit else None
-        return Page(items, total, following)
+        chain = match_stages(*filters)
+        if not with_total:
+            return -1, await self.run([*chain, *page_stages])
+        counted = {"total": [{"$count": "n"}], "items": page_stages}
+        rows = await self.run([*chain, {"$facet": counted}])
+        result = rows[0] if rows else {"total": [], "items": []}
+        total = int(result["total"][0]["n"]) if result["total"] else 0
+        return total, result["items"]
 
     async def ids(self, scope_filter: Document, query: SearchQuery) -> list[Document]:
         """Every matching record's id, object and quasi-identifiers (datasets, risk)."""
@@ -309,33 +335,13 @@ class Searcher:
         return await self.run([*chain, {"$project": projection}, {"$sort": {"_id": 1}}])
 
     async def facets(self, scope_filter: Document, query: SearchQuery) -> Document:
-        """Counts per value of every filter field (and per model) under the current filters."""
-        branches: Document = {}
-        for name in FACET_FIELDS:
-            stages: list[Document] = []
-            if name == "diagnosis_codes":
-                stages.append({"$unwind": "$diagnosis_codes"})
-            stages += [
-                {"$match": {name: {"$ne": None}}},
-                {"$group": {"_id": f"${name}", "n": {"$sum": 1}}},
-                {"$sort": {"n": -1, "_id": 1}},
-                {"$limit": FACET_SIZE},
-            ]
-            branches[name.replace(".", "_")] = stages
-        branches["model"] = [
-            {"$unwind": "$results"},
-            {"$group": {"_id": {"r": "$_id", "m": "$results.model_name"}}},
-            {"$group": {"_id": "$_id.m", "n": {"$sum": 1}}},
-            {"$sort": {"n": -1, "_id": 1}},
-        ]
+        """Counts per value of every filter field (and per model) under the current filters.
+
+        The server only filters and projects; the counting happens here (facets.py):
+        SecantusDB ran each of the eleven `$facet` branches as its own Python pass.
+        """
         pipeline = [
             *match_stages(scope_filter, query.to_filter()),
-            {"$project": {**{f: 1 for f in FACET_FIELDS}, "results.model_name": 1}},
-            {"$facet": branches},
+            {"$project": FACET_PROJECTION},
         ]
-        rows = await self.run(pipeline)
-        result = rows[0] if rows else {}
-        return {
-            name: [{"value": row["_id"], "count": row["n"]} for row in result.get(name, [])]
-            for name in branches
-        }
+        return facet_counts(await self.run(pipeline))

@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from medshare_catalog.pipeline import conditions
 from medshare_catalog.records import RecordStore
+from medshare_catalog.search import Searcher, SearchQuery, encode_cursor, read_cursor
 from medshare_catalog.synthetic import synthetic_document, synthetic_event
 from medshare_shared.events import ModelResult, RecordDeidentified, RecordInferred
 from tests.integration.catalog.support import Catalog, catalog_env, running_catalog
@@ -250,3 +252,49 @@ async def test_pages_stay_stable_while_records_arrive(corpus: Corpus, sort: str)
     assert pages >= 10, "records arrived between at least ten pages"
     assert len(seen) == len(set(seen)), "a record appeared on two pages"
     assert present <= set(seen), "a record present from the start was skipped"
+
+
+PLAN_QUERIES = [
+    SearchQuery(),
+    SearchQuery(kind=["dicom"]),
+    SearchQuery(modality=["CT", "MR"], year_from=2012),
+    SearchQuery(institution=["hospital-01", "hospital-02"], sex=["F"]),
+    SearchQuery(q="chest"),
+    SearchQuery(modality=["NM"]),
+]
+SCOPES: list[dict[str, Any]] = [
+    {"cataloged": True},
+    {"cataloged": True, "release.state": "released",
+     "$or": [{"institution": {"$in": ["hospital-01", "hospital-03"]}},
+             {"institution": {"$in": ["hospital-02"]}, "kind": {"$in": ["case_report"]}}]},
+    {"cataloged": True, "release.state": "released", "institution": {"$in": ["hospital-02"]}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", PLAN_QUERIES, ids=[str(q.as_dict()) for q in PLAN_QUERIES])
+async def test_windowed_pages_equal_the_server_sorted_pages(
+    corpus: Corpus, query: SearchQuery
+) -> None:
+    """Page by page, the time-window reader returns what sorting every match returns."""
+    searcher = Searcher(corpus.store.collection)
+
+    async def walk(windowed: bool, limit: int) -> list[str]:
+        seen: list[str] = []
+        after, top = None, None
+        while True:
+            if windowed:
+                items = await searcher.recent.page(filters, after, top, limit)
+            else:
+                _, items = await searcher._one_pass(filters, after, "recent", limit, False)
+            seen += [item["_id"] for item in items]
+            if len(items) < limit:
+                return seen
+            after, top = read_cursor("recent", encode_cursor("recent", items[-1]))
+
+    for scope in SCOPES:
+        filters = conditions(scope, query.to_filter())
+        expected = await walk(windowed=False, limit=23)
+        assert len(expected) == len(set(expected))
+        assert len(expected) == await searcher.count(*filters)
+        for limit in (23, 1, 500):  # a fresh pager, then one that has learned widths
+            assert await walk(windowed=True, limit=limit) == expected, (scope, limit)

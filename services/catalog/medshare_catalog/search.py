@@ -335,7 +335,11 @@ class Searcher:
         return await self.run([*chain, {"$project": projection}, {"$sort": {"_id": 1}}])
 
     async def facets(self, scope_filter: Document, query: SearchQuery) -> Document:
-        """Counts per value of every filter field (and per model) under the current filters.
+        """Counts per value of every filter field (and per model) under the current filters."""
+        return facet_counts(await self.facet_documents(scope_filter, query))
+
+    async def facet_documents(self, scope_filter: Document, query: SearchQuery) -> list[Document]:
+        """Every matching record projected to its facet fields (as many as the total).
 
         The server only filters and projects; the counting happens here (facets.py):
         SecantusDB ran each of the eleven `$facet` branches as its own Python pass.
@@ -344,4 +348,4 @@ class Searcher:
             *match_stages(scope_filter, query.to_filter()),
             {"$project": FACET_PROJECTION},
         ]
-        return facet_counts(await self.run(pipeline))
+        return await self.run(pipeline)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from medshare_catalog.facets import facet_counts
 from medshare_catalog.pipeline import match_stages
 from medshare_catalog.search import Searcher, SearchQuery, combine
 
@@ -23,23 +24,43 @@ class Statistics:
         self.collection = searcher.collection
 
     async def summary(self, scope_filter: Document, query: SearchQuery) -> Document:
-        """Counts by modality, age band and sex, plus each model output's distribution."""
+        """Counts by modality, age band and sex, plus each model output's distribution.
+
+        Three reads of the matching records where there were four plus one per
+        numeric output (each read fetches every match on SecantusDB): the facet
+        projection (its length is the total), the numeric and label groups as two
+        branches of one `$facet`, and every histogram as a branch of another. Each
+        branch is the pipeline that ran on its own before, over the same records.
+        """
         matching = combine(scope_filter, query.to_filter())
-        facets = await self.searcher.facets(scope_filter, query)
-        total = await self.searcher.count(matching)
-        numeric = await self._numeric_outputs(matching)
-        for summary in numeric:
-            summary["histogram"] = await self._histogram(matching, summary)
+        documents = await self.searcher.facet_documents(scope_filter, query)
+        facets = facet_counts(documents)
+        numeric, labels = await self._outputs(matching)
+        histograms = await self._histograms(matching, numeric)
+        for summary, histogram in zip(numeric, histograms, strict=True):
+            summary["histogram"] = histogram
         return {
-            "total": total,
+            "total": len(documents),
             "by_kind": facets["kind"],
             "by_modality": facets["modality"],
             "by_age_band": facets["age_band"],
             "by_sex": facets["sex"],
             "by_release": facets["release_state"],
             "model_outputs": numeric,
-            "model_labels": await self._labels(matching),
+            "model_labels": labels,
         }
+
+    async def _outputs(self, matching: Document) -> tuple[list[Document], list[Document]]:
+        branches = {"numeric": self._numeric_stages(), "labels": self._label_stages()}
+        pipeline = [*self._outputs_pipeline(matching), {"$facet": branches}]
+        rows = await (await self.collection.aggregate(pipeline)).to_list()
+        result = rows[0] if rows else {"numeric": [], "labels": []}
+        numeric = [
+            {**row["_id"], **{k: v for k, v in row.items() if k != "_id"}}
+            for row in result["numeric"]
+        ]
+        labels = [{**row["_id"], "count": row["count"]} for row in result["labels"]]
+        return numeric, labels
 
     def _outputs_pipeline(self, matching: Document) -> list[Document]:
         return [
@@ -56,9 +77,9 @@ class Statistics:
             {"$unwind": "$pairs"},
         ]
 
-    async def _numeric_outputs(self, matching: Document) -> list[Document]:
-        pipeline = [
-            *self._outputs_pipeline(matching),
+    @staticmethod
+    def _numeric_stages() -> list[Document]:
+        return [
             {"$match": {"pairs.v": {"$type": ["double", "int", "long"]}}},
             {
                 "$group": {
@@ -71,18 +92,38 @@ class Statistics:
             },
             {"$sort": {"_id.model": 1, "_id.version": 1, "_id.output": 1}},
         ]
-        rows = await (await self.collection.aggregate(pipeline)).to_list()
-        return [{**row["_id"], **{k: v for k, v in row.items() if k != "_id"}} for row in rows]
 
-    async def _histogram(self, matching: Document, summary: Document) -> list[Document]:
+    async def _histograms(
+        self, matching: Document, numeric: list[Document]
+    ) -> list[list[Document]]:
+        """Every numeric output's 10-bin histogram, each a branch of one `$facet`."""
+        if not numeric:
+            return []
+        plans = [self._histogram_plan(summary) for summary in numeric]
+        branches = {f"h{i}": stages for i, (_, stages) in enumerate(plans) if stages}
+        rows: list[Document] = []
+        if branches:
+            pipeline = [*match_stages(matching), {"$unwind": "$results"}, {"$facet": branches}]
+            rows = await (await self.collection.aggregate(pipeline)).to_list()
+        result = rows[0] if rows else {}
+        histograms = []
+        for i, (shape, stages) in enumerate(plans):
+            if not stages:
+                histograms.append(shape)  # every value the same: one bin
+                continue
+            counts = {row["_id"]: row["count"] for row in result.get(f"h{i}", [])}
+            histograms.append([{**edge, "count": counts.get(edge["key"], 0)} for edge in shape])
+        return [[{k: v for k, v in bin.items() if k != "key"} for bin in h] for h in histograms]
+
+    @staticmethod
+    def _histogram_plan(summary: Document) -> tuple[list[Document], list[Document]]:
+        """The bins (with the bucket key each is counted under) and the stages that count them."""
         low, high = float(summary["min"]), float(summary["max"])
         if high <= low:
-            return [{"from": low, "to": high, "count": summary["count"]}]
+            return [{"from": low, "to": high, "count": summary["count"]}], []
         width = (high - low) / HISTOGRAM_BINS
         edges = [low + width * i for i in range(HISTOGRAM_BINS)] + [high + width * 1e-9]
-        pipeline: list[Document] = [
-            *match_stages(matching),
-            {"$unwind": "$results"},
+        stages: list[Document] = [
             {
                 "$match": {
                     "results.model_name": summary["model"],
@@ -98,16 +139,15 @@ class Statistics:
                 }
             },
         ]
-        rows = await (await self.collection.aggregate(pipeline)).to_list()
-        counts = {row["_id"]: row["count"] for row in rows}
-        return [
-            {"from": edges[i], "to": min(edges[i + 1], high), "count": counts.get(edges[i], 0)}
+        bins = [
+            {"from": edges[i], "to": min(edges[i + 1], high), "key": edges[i]}
             for i in range(HISTOGRAM_BINS)
         ]
+        return bins, stages
 
-    async def _labels(self, matching: Document) -> list[Document]:
-        pipeline = [
-            *self._outputs_pipeline(matching),
+    @staticmethod
+    def _label_stages() -> list[Document]:
+        return [
             {"$match": {"pairs.v": {"$type": ["string", "bool"]}}},
             {
                 "$group": {
@@ -122,5 +162,3 @@ class Statistics:
             },
             {"$sort": {"_id.model": 1, "_id.output": 1, "count": -1}},
         ]
-        rows = await (await self.collection.aggregate(pipeline)).to_list()
-        return [{**row["_id"], "count": row["count"]} for row in rows]

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from medshare_catalog.derive import to_millis
 from medshare_catalog.pipeline import RANK, match_stages
 
 Document = dict[str, Any]
@@ -41,6 +42,14 @@ WINDOW_FIELDS = ("modality", "institution", "kind", "release.state")
 MAX_DRIVER_VALUES = 16
 MAX_WINDOWS = 6
 FIRST_WIDTH = timedelta(hours=1)
+# BSON dates hold milliseconds. Window bounds are exclusive and one millisecond wide
+# of the instants meant: SecantusDB's compound-index range drops keys EQUAL to an
+# inclusive bound on a field followed by others (`{institution: x, ingested_at:
+# {$gte: t}}` misses a record at exactly t), an exclusive bound only ever adds
+# records another window already read, which are counted once.
+MILLI = timedelta(milliseconds=1)
+# No window reaches below this; what lies older is left to the rest query.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 # Widths that held a page, per filter shape: paging a query reuses its own.
 REMEMBERED_SHAPES = 256
 
@@ -96,11 +105,14 @@ class RecentPager:
         width = self.widths.get(shape, FIRST_WIDTH)
         anchor = top or self.newest_seen
         found: dict[Any, Document] = {}
-        upper: tuple[str, datetime] | None = ("$lte", top) if top else None
-        lower: datetime | None = None
+        upper = top  # the windows read [lower, upper]; the cursor condition trims the first
+        lower: datetime | None = None  # the oldest instant the windows have read down to
         for _ in range(MAX_WINDOWS):
-            lower = (anchor or datetime.now().astimezone()) - width
-            window = {"$gte": lower, **({upper[0]: upper[1]} if upper else {})}
+            start = anchor or datetime.now(UTC)
+            if start - EARLIEST <= width:
+                break  # a window this wide reads everything older: the rest query does
+            lower = to_millis(start - width)
+            window = {"$gt": lower - MILLI, **({"$lt": upper + MILLI} if upper else {})}
             before = len(found)
             for document in await self._window(chosen, window, residual, limit):
                 found.setdefault(document["_id"], document)
@@ -109,15 +121,16 @@ class RecentPager:
             # Widen towards what the yield so far says a page needs (2-16x; 4x after none).
             gained = len(found) - before
             factor = 4.0 if gained == 0 else min(16.0, max(2.0, 1.5 * limit / max(len(found), 1)))
-            upper, anchor = ("$lt", lower), lower
+            upper, anchor = lower, lower
             width = timedelta(seconds=width.total_seconds() * factor)
-        else:
-            assert lower is not None
-            older = {"$nor": [{"ingested_at": {"$gte": lower}}]}
-            for document in await self._rest(everything, older, limit - len(found)):
+        if len(found) < limit:
+            rest = [*everything]
+            if lower is not None:
+                rest.append({"$nor": [{"ingested_at": {"$gte": lower}}]})
+            for document in await self._rest(rest, limit - len(found)):
                 found.setdefault(document["_id"], document)
         page = sorted(found.values(), key=self._key, reverse=True)[:limit]
-        self._remember(shape, anchor, lower, top, page)
+        self._remember(shape, lower, top, page)
         return page
 
     @staticmethod
@@ -149,15 +162,13 @@ class RecentPager:
             rows += await self.run([{"$match": {field: value, "ingested_at": window}}, *tail])
         return rows
 
-    async def _rest(self, filters: list[Document], older: Document, limit: int) -> list[Document]:
-        stages = [*match_stages(*filters), {"$match": older}]
-        stages += [{"$sort": SORT}, {"$limit": limit}, {"$project": self.projection}]
-        return await self.run(stages)
+    async def _rest(self, filters: list[Document], limit: int) -> list[Document]:
+        stages = [*match_stages(*filters), {"$sort": SORT}, {"$limit": limit}]
+        return await self.run([*stages, {"$project": self.projection}])
 
     def _remember(
         self,
         shape: str,
-        anchor: datetime | None,
         lower: datetime | None,
         top: datetime | None,
         page: list[Document],

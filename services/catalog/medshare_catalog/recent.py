@@ -39,7 +39,10 @@ SORT = {"ingested_at": -1, "_id": -1}
 # Fields indexed together with ingested_at (records.py INDEXES): a window on one
 # value of them is one compound-index range, `{field: value, ingested_at: range}`.
 WINDOW_FIELDS = ("modality", "institution", "kind", "release.state")
-MAX_DRIVER_VALUES = 16
+# One lookup a window: a condition with several values (a researcher's institutions)
+# would cost a round trip each, and under load every round trip waits its turn on
+# the server (16 clients, 4 institutions: 13 s for page 20, against 40 ms alone).
+MAX_DRIVER_VALUES = 1
 MAX_WINDOWS = 6
 FIRST_WIDTH = timedelta(hours=1)
 # BSON dates hold milliseconds. Window bounds are exclusive and one millisecond wide

@@ -9,6 +9,7 @@ tie-breaker, so records arriving between two pages neither repeat nor hide other
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -284,8 +285,12 @@ class Searcher:
         after, top = read_cursor(sort, cursor) if cursor else (None, None)
         expected = self.sizes.expected(filters)
         if sort == "recent" and (not with_total or expected > WINDOWED_FROM):
-            total = await self.count(*filters) if with_total else -1
-            items = await self.recent.page(filters, after, top, limit) if total else []
+            # Side by side: the server runs connections in threads, both take time there.
+            page = self.recent.page(filters, after, top, limit)
+            if with_total:
+                total, items = await asyncio.gather(self.count(*filters), page)
+            else:
+                total, items = -1, await page
         else:
             total, items = await self._one_pass(filters, after, sort, limit, with_total)
         if with_total:

@@ -21,6 +21,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SERVICE = "ingest"
 T = TypeVar("T")
+# How many announced record ids a process remembers (a few MB at most).
+RECENTLY_ANNOUNCED = 50_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ class SubmissionDesk:
         self.store_timeout_s = store_timeout_s
         # record id -> its announcement (publish, then marker) still in progress
         self.pending: dict[str, asyncio.Task[None]] = {}
+        # Record ids announced lately by this process. A concurrent copy that checked
+        # for the marker before it was written finds the record here after its own
+        # raw write, and is a duplicate instead of a second announcement.
+        self.announced: OrderedDict[str, None] = OrderedDict()
         # Blocking work (object-store calls, DICOM parsing) runs here: the default pool
         # (CPUs + 4 threads) would queue concurrent clients' S3 round trips behind each other.
         self.io = ThreadPoolExecutor(io_threads, thread_name_prefix="ingest-io")
@@ -130,6 +137,9 @@ class SubmissionDesk:
             await self._stored(
                 self.store.put(self.raw_bucket, raw_key, submission.data, submission.content_type)
             )
+            if record_id in self.announced:  # a concurrent copy finished meanwhile
+                log.info("duplicate submission", extra={"record_id": record_id})
+                return Accepted(record_id, sha256, duplicate=True)
             task = self.pending.get(record_id)  # another request may have started meanwhile
             joined = task is not None
             if task is None:
@@ -179,6 +189,9 @@ class SubmissionDesk:
             await self.run_blocking(
                 self.store.put_sync, self.raw_bucket, marker_key, record_id.encode(), "text/plain"
             )
+            self.announced[record_id] = None
+            while len(self.announced) > RECENTLY_ANNOUNCED:
+                self.announced.popitem(last=False)
             log.info("announced", extra={"record_id": record_id})
 
         task = asyncio.create_task(announce(), name=f"announce-{record_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ from medshare_ingest.stow import (
     FAILURE_CANNOT_UNDERSTAND,
     FAILURE_DATA_SET_MISMATCH,
 )
+from medshare_ingest.submissions import record_id_for
 from tests.integration.ingest.conftest import (
     INSTITUTION,
     RunningIngest,
@@ -246,3 +248,47 @@ async def test_api_keys_hashed_at_rest_decide_the_institution(
         assert answer.status_code == 202
         assert answer.json()["institution"] == "riverton-clinic"
     assert raw_keys(pipeline_env) == [f"records/riverton-clinic/{answer.json()['record_id']}"]
+
+
+async def test_concurrent_copies_announce_once_when_the_first_finishes_in_between(
+    ingest: RunningIngest, pipeline_env: dict[str, str], fresh_dicom: Callable[..., bytes]
+) -> None:
+    """Both copies check for the acceptance marker before either wrote it; the second
+    copy's raw write ends only after the first was announced and marked. It must still
+    be a duplicate, not a second announcement."""
+    desk = ingest.app.state.desk
+    data = fresh_dicom()
+    record_id = record_id_for(INSTITUTION, hashlib.sha256(data).hexdigest())
+    marker = f"accepted/{record_id}"
+    bucket = pipeline_env["MEDSHARE_RAW_BUCKET"]
+    real_put = desk.store.put
+    calls = 0
+
+    async def second_put_waits_for_the_marker(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            for _ in range(200):
+                if await asyncio.to_thread(desk.store.exists_sync, bucket, marker):
+                    break
+                await asyncio.sleep(0.05)
+        return await real_put(*args, **kwargs)
+
+    desk.store.put = second_put_waits_for_the_marker
+    try:
+        answers = await asyncio.gather(
+            *(ingest.client.post("/instances", content=data, headers=DICOM) for _ in range(2))
+        )
+    finally:
+        desk.store.put = real_put
+    assert calls == 2, "both copies passed the marker check before either was marked"
+    assert sorted(answer.status_code for answer in answers) == [200, 202]
+    assert {answer.json()["status"] for answer in answers} == {"accepted", "duplicate"}
+    events = await read_topic(
+        pipeline_env["MEDSHARE_KAFKA_BOOTSTRAP"],
+        topic(pipeline_env, "records.ingested"),
+        expect=2,
+        idle_s=2,
+        max_s=10,
+    )
+    assert len(events) == 1

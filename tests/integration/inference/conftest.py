@@ -5,6 +5,8 @@ records and read what comes out on records.inferred."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -194,3 +196,20 @@ async def until(check: Any, timeout_s: float, what: str) -> None:
             return
         await asyncio.sleep(0.25)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+async def medshare_models(env: dict[str, str], *arguments: str) -> str:
+    """Run `medshare models ARGUMENTS...` as the operator would; its output, on success."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "medshare_shared",
+        "models",
+        *arguments,
+        env={**os.environ, **env, "COLUMNS": "200"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()

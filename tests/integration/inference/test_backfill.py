@@ -10,8 +10,6 @@ catalog (which folds by event id, keyed name@version) changes nothing.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 
 import pytest
 
@@ -19,29 +17,13 @@ from medshare_inference.models import TrainedModel
 from medshare_inference.models.breast_cancer import load_data
 from medshare_shared.case_report import CYTOLOGY_FEATURES
 
-from .conftest import Kafka, deidentified, register
+from .conftest import Kafka, deidentified, medshare_models, register
 
 NAME = "breast-cancer-malignancy"
 
 
 async def backfill(env: dict[str, str], version: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "medshare_shared",
-        "models",
-        "backfill",
-        NAME,
-        version,
-        "--batch-size",
-        "7",
-        env={**os.environ, **env, "COLUMNS": "200"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    return output.decode()
+    return await medshare_models(env, "backfill", NAME, version, "--batch-size", "7")
 
 
 async def test_backfill_answers_every_record_once_and_is_idempotent(

@@ -9,8 +9,6 @@ partition) the versions must go old -> new, never back.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from medshare_inference.models.diabetes import load_data
 from medshare_shared.case_report import METABOLIC_FEATURES
 from tests.support.pipeline import running_services
 
-from .conftest import Kafka, deidentified, register
+from .conftest import Kafka, deidentified, medshare_models, register
 
 NAME = "diabetes-progression"
 SWITCH_DEADLINE_S = 10.0
@@ -27,21 +25,7 @@ PATIENTS = 6
 
 
 async def promote(env: dict[str, str], version: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "medshare_shared",
-        "models",
-        "promote",
-        NAME,
-        version,
-        env={**os.environ, **env, "COLUMNS": "200"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    return output.decode()
+    return await medshare_models(env, "promote", NAME, version)
 
 
 async def test_promoted_version_serves_within_seconds_while_events_flow(

@@ -1,4 +1,4 @@
-# medshare: two commands matter, `make demo` and `make test`.
+# medshare: two commands matter, `make demo` and `make test` (`make test-fast`: unit tests only).
 # Everything downloaded or built (Python wheels, Kafka jars, server binaries) is cached
 # under MEDSHARE_CACHE, so a second run on the same machine starts in seconds.
 
@@ -12,10 +12,10 @@ UV := $(BOOTSTRAP)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 MEDSHARE := $(VENV)/bin/medshare
-PACKAGES := -e shared -e infra/local -e services/ingest -e services/anonymizer -e services/inference -e services/catalog
+PACKAGES := -e shared -e infra/local -e services/ingest -e services/anonymizer -e services/inference -e services/catalog -e infra/bench
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages demo test lint infra-up infra-down infra-status clean
+.PHONY: install system-packages demo test test-fast check-chart lint infra-up infra-down infra-status clean
 
 install: $(STAMP) system-packages
 
@@ -27,7 +27,7 @@ $(UV):
 	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv
 
-$(STAMP): $(UV) shared/pyproject.toml infra/local/pyproject.toml services/*/pyproject.toml tests/requirements.txt
+$(STAMP): $(UV) shared/pyproject.toml infra/*/pyproject.toml services/*/pyproject.toml tests/requirements.txt
 	test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
 	$(UV) pip install --quiet --python $(PY) $(PACKAGES) -r tests/requirements.txt
 	touch $(STAMP)
@@ -37,6 +37,15 @@ demo: install
 
 test: install
 	$(PY) -m pytest
+
+# The unit tests only (pure logic, no servers), without the detector's training: under a
+# minute. `make test` runs those too.
+test-fast: install
+	$(PY) -m pytest tests/unit -q -p no:randomly -m "not slow"
+
+# The Helm chart, without a cluster: lint, render, schemas, invariants (builds helm once).
+check-chart: install
+	$(PY) -m pytest tests/deploy -q
 
 lint: install
 	$(VENV)/bin/ruff check shared services infra tests

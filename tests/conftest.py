@@ -103,18 +103,14 @@ def secret_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def pipeline_env(stack_env: dict[str, str], secret_file: Path) -> dict[str, str]:
     """Environment for one isolated pipeline: its own topics, buckets and database."""
-    run = uuid.uuid4().hex[:10]
-    return {
-        **stack_env,
-        "MEDSHARE_TOPIC_PREFIX": f"t{run}.",
-        "MEDSHARE_RAW_BUCKET": f"raw-{run}",
-        "MEDSHARE_SHARED_BUCKET": f"shared-{run}",
-        "MEDSHARE_MODELS_BUCKET": f"models-{run}",
-        "MEDSHARE_MONGO_DB": f"catalog_{run}",
-        "MEDSHARE_ANONYMIZER_SECRET_FILE": str(secret_file),
-        "MEDSHARE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
-        "MEDSHARE_LOG_LEVEL": "INFO",
-    }
+    from medshare_infra.services import fresh_env
+
+    return fresh_env(
+        stack_env,
+        secret_file,
+        "t",
+        {"MEDSHARE_CONSUMER_SESSION_TIMEOUT_MS": "6000", "MEDSHARE_LOG_LEVEL": "INFO"},
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,11 @@ make_secret() {
 }
 make_secret s3_access_key 8
 make_secret s3_secret_key 24
+# One S3 key per service (minio-init gives each its own policy).
+for service in ingest anonymizer inference catalog; do
+  make_secret "s3_${service}_access_key" 8
+  make_secret "s3_${service}_secret_key" 24
+done
 make_secret anonymizer_secret 32
 make_secret catalog_jwt_secret 32
 if [ ! -s secrets/ingest_api_keys.json ]; then

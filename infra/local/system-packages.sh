@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives as real peers: dcmtk's storescu (a PACS
-# pushing over DICOM C-STORE) and Chromium with its driver (the catalog page's
-# browser test). Installed only when missing, so later runs cost nothing.
+# pushing over DICOM C-STORE), Chromium with its driver (the catalog page's
+# browser test) and dicom3tools' dciodvfy (judges every de-identified output valid). Installed only when missing, so later runs cost nothing.
 set -euo pipefail
-PACKAGES=(dcmtk chromium chromium-driver)
+PACKAGES=(dcmtk chromium chromium-driver dicom3tools)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

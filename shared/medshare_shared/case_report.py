@@ -14,7 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Sex = Literal["F", "M", "O", "U"]
 
-# Fine-needle-aspirate cytology features (the Wisconsin breast-cancer set's 30 columns).
+# The measurements a case report may carry, by section: what the anonymizer passes on and
+# FHIR Observations map to. Which of them a model reads, in which order, is the model's
+# own input schema (medshare_inference.models); a model reading a new measurement needs
+# it named here first, or de-identification drops it.
+# Fine-needle-aspirate cytology: three statistics of ten nucleus measures.
 CYTOLOGY_MEASURES = (
     "radius",
     "texture",
@@ -31,7 +35,7 @@ CYTOLOGY_FEATURES: tuple[str, ...] = tuple(
     f"{stat}_{measure}" for stat in ("mean", "se", "worst") for measure in CYTOLOGY_MEASURES
 )
 
-# Baseline panel of the diabetes-progression set (age, sex, BMI, blood pressure, six serum values).
+# Metabolic baseline panel: age, sex, BMI, blood pressure and six serum values.
 METABOLIC_FEATURES: tuple[str, ...] = (
     "age",
     "sex",
@@ -56,6 +60,17 @@ class Address(BaseModel):
     country: str | None = None
 
 
+class Contact(BaseModel):
+    """A relative or other contact of the patient (FHIR Patient.contact): PHI, never released."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: Address | None = None
+
+
 class Patient(BaseModel):
     """Identifying details: all of it is PHI and never leaves the anonymizer."""
 
@@ -71,6 +86,7 @@ class Patient(BaseModel):
     ssn: str | None = None
     medical_record_number: str | None = None
     health_plan_number: str | None = None
+    contacts: list[Contact] = Field(default_factory=list)
 
 
 class Code(BaseModel):

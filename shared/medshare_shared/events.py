@@ -50,6 +50,8 @@ class RecordIngested(Payload):
     raw_key: str
     submission_id: str | None = None
     received_at: datetime
+    # Which door it came in by (http, stow, dimse, kafka, bulk): provenance, never PHI.
+    door: str | None = None
 
 
 class DeidReport(Payload):
@@ -74,6 +76,7 @@ class RecordDeidentified(Payload):
     metadata: dict[str, Any] = Field(default_factory=dict)
     features: dict[str, float] = Field(default_factory=dict)
     report: DeidReport
+    door: str | None = None
 
 
 class ModelResult(Payload):
@@ -90,6 +93,16 @@ class RecordInferred(Payload):
     result: ModelResult
 
 
+class FlaggedRegion(Payload):
+    """Where identifying pixels are expected, as fractions of the frame (0..1)."""
+
+    x0: float = Field(ge=0, le=1)
+    y0: float = Field(ge=0, le=1)
+    x1: float = Field(ge=0, le=1)
+    y1: float = Field(ge=0, le=1)
+    source: str = ""
+
+
 class RecordQuarantined(Payload):
     record_id: str
     institution: str
@@ -98,6 +111,10 @@ class RecordQuarantined(Payload):
     reason: str
     findings: list[str] = Field(default_factory=list)
     raw_key: str | None = None
+    # The record as it would be released, its object in the held zone (never the shared
+    # zone): what a steward reviews, and what a steward's release copies to the shared zone.
+    candidate: RecordDeidentified | None = None
+    regions: list[FlaggedRegion] = Field(default_factory=list)
 
 
 class RecordRejected(Payload):

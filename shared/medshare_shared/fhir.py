@@ -1,10 +1,14 @@
 """FHIR R4 Bundles for case reports: validation and mapping onto `CaseReport`.
 
-Only the parts of Patient, Encounter, Condition, Observation and DiagnosticReport a
-case report needs are modelled; other elements of those resources are ignored (and so
-never reach the de-identifier's output). A resource of any other type is an error, as
-is a missing required element. `FhirValidationError` names field paths and problems,
-never values, so ingest can answer 422 with it and log it.
+Any valid R4 Bundle is accepted. The parts of Patient, Encounter, Condition,
+Observation and DiagnosticReport a case report needs are modelled here, those of
+Procedure, MedicationRequest/Statement, AllergyIntolerance, Immunization and
+DocumentReference in `fhir_clinical`; other elements are ignored (and so never reach
+the de-identifier's output). Resources of any other type are skipped and counted by
+type (`skipped_resources`). A bundle is one case report per patient: the latest
+encounter dates it and its notes summarise the rest. `FhirValidationError` names
+field paths and problems, never values, and at most `SHOWN_PROBLEMS` of them, so
+ingest can answer 422 with it and log it.
 
 Observation codes (LOINC, or medshare's own code system for measurements LOINC has no
 code for) map to the model features of `medshare_shared.case_report`:
@@ -24,7 +28,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Discriminator, Field, Tag, ValidationError
 
 from medshare_shared.case_report import (
     CYTOLOGY_FEATURES,
@@ -32,7 +36,24 @@ from medshare_shared.case_report import (
     Address,
     CaseReport,
     Code,
+    Contact,
     Patient,
+)
+from medshare_shared.fhir_clinical import HEADINGS, Clinical, summary
+from medshare_shared.fhir_types import (
+    Annotation,
+    CodeableConcept,
+    Coding,
+    ContactPoint,
+    Element,
+    FhirAddress,
+    HumanName,
+    Identifier,
+    Narrative,
+    PatientContact,
+    Period,
+    Quantity,
+    Reference,
 )
 
 MEDSHARE_FEATURE_SYSTEM = "urn:medshare:feature"
@@ -53,6 +74,10 @@ LOINC_FEATURES: dict[str, tuple[str, str, str]] = {
 }
 _GENDER = {"female": "F", "male": "M", "other": "O", "unknown": "U"}
 _TAG = re.compile(r"<[^>]+>")
+# An error message names this many problems, then counts the rest (bounded 422 bodies).
+SHOWN_PROBLEMS = 5
+CLINICAL_TYPES = frozenset({*HEADINGS, "DocumentReference"})
+_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 class FhirValidationError(ValueError):
@@ -60,78 +85,12 @@ class FhirValidationError(ValueError):
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
-        super().__init__("; ".join(f"{path}: {message}" for path, message in problems))
+        shown = "; ".join(f"{path}: {message}" for path, message in problems[:SHOWN_PROBLEMS])
+        more = len(problems) - SHOWN_PROBLEMS
+        super().__init__(shown + (f"; and {more} more problems" if more > 0 else ""))
 
 
-class _Element(BaseModel):
-    # FHIR resources have far more elements than a case report uses: ignore the rest.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class Coding(_Element):
-    system: str | None = None
-    code: str | None = None
-    display: str | None = None
-
-
-class CodeableConcept(_Element):
-    coding: list[Coding] = Field(default_factory=list)
-    text: str | None = None
-
-
-class Reference(_Element):
-    reference: str | None = None
-    display: str | None = None
-
-
-class Narrative(_Element):
-    status: Literal["generated", "extensions", "additional", "empty"]
-    div: str
-
-
-class Identifier(_Element):
-    system: str | None = None
-    value: str | None = None
-    type: CodeableConcept | None = None
-
-
-class HumanName(_Element):
-    text: str | None = None
-    family: str | None = None
-    given: list[str] = Field(default_factory=list)
-    prefix: list[str] = Field(default_factory=list)
-    suffix: list[str] = Field(default_factory=list)
-
-
-class ContactPoint(_Element):
-    system: Literal["phone", "fax", "email", "pager", "url", "sms", "other"] | None = None
-    value: str | None = None
-
-
-class FhirAddress(_Element):
-    line: list[str] = Field(default_factory=list)
-    city: str | None = None
-    state: str | None = None
-    postal_code: str | None = Field(default=None, alias="postalCode")
-    country: str | None = None
-
-
-class Period(_Element):
-    start: str | None = None
-    end: str | None = None
-
-
-class Quantity(_Element):
-    value: float
-    unit: str | None = None
-    code: str | None = None
-
-
-class Annotation(_Element):
-    text: str
-
-
-class _Resource(_Element):
+class _Resource(Element):
     id: str | None = None
     text: Narrative | None = None
 
@@ -144,9 +103,10 @@ class FhirPatient(_Resource):
     gender: Literal["male", "female", "other", "unknown"] | None = None
     birth_date: date | None = Field(default=None, alias="birthDate")
     address: list[FhirAddress] = Field(default_factory=list)
+    contact: list[PatientContact] = Field(default_factory=list)
 
 
-class EncounterParticipant(_Element):
+class EncounterParticipant(Element):
     individual: Reference | None = None
 
 
@@ -185,18 +145,42 @@ class FhirDiagnosticReport(_Resource):
     conclusion_code: list[CodeableConcept] = Field(default_factory=list, alias="conclusionCode")
 
 
+class OtherResource(Element):
+    """A resource a case report does not use: only its type is read (to count it)."""
+
+    resource_type: str = Field(alias="resourceType", pattern=_RESOURCE_TYPE.pattern)
+
+
+MODELLED = ("Patient", "Encounter", "Condition", "Observation", "DiagnosticReport")
+
+
+def _resource_kind(value: Any) -> str | None:
+    kind = value.get("resourceType") if isinstance(value, dict) else None
+    if not isinstance(kind, str) or not kind:
+        return None
+    if kind in MODELLED:
+        return kind
+    return "clinical" if kind in CLINICAL_TYPES else "other"
+
+
 Resource = Annotated[
-    FhirPatient | FhirEncounter | FhirCondition | FhirObservation | FhirDiagnosticReport,
-    Field(discriminator="resource_type"),
+    Annotated[FhirPatient, Tag("Patient")]
+    | Annotated[FhirEncounter, Tag("Encounter")]
+    | Annotated[FhirCondition, Tag("Condition")]
+    | Annotated[FhirObservation, Tag("Observation")]
+    | Annotated[FhirDiagnosticReport, Tag("DiagnosticReport")]
+    | Annotated[Clinical, Tag("clinical")]
+    | Annotated[OtherResource, Tag("other")],
+    Discriminator(_resource_kind),
 ]
 
 
-class BundleEntry(_Element):
+class BundleEntry(Element):
     full_url: str | None = Field(default=None, alias="fullUrl")
     resource: Resource
 
 
-class Bundle(_Element):
+class Bundle(Element):
     resource_type: Literal["Bundle"] = Field(alias="resourceType")
     id: str | None = None
     type: Literal["document", "collection", "transaction", "batch", "message"]
@@ -221,7 +205,7 @@ def _message(error: Any) -> str:
         # Only letters: a resource type, never free text that could carry a value.
         tag = tag if tag.isalpha() and len(tag) <= 64 else "?"
         return f"unsupported resourceType {tag}"
-    if error["type"] == "union_tag_not_found":
+    if error["type"] in {"union_tag_not_found", "union_tag_invalid"}:
         return "resourceType is required"
     return str(error["msg"])
 
@@ -281,7 +265,17 @@ def _patient(resource: FhirPatient, where: str) -> Patient:
         ssn=identifiers.get("ssn"),
         medical_record_number=identifiers.get("mrn"),
         health_plan_number=identifiers.get("health_plan"),
+        contacts=[_contact(contact) for contact in resource.contact],
     )
+
+
+def _contact(contact: PatientContact) -> Contact:
+    """What the de-identifier must find again in the notes: name, telecom, address."""
+    telecom = {c.system: c.value for c in reversed(contact.telecom) if c.value}
+    address = contact.address
+    return Contact(name=_full_name(contact.name) or None if contact.name else None,
+                   phone=telecom.get("phone") or telecom.get("sms"), email=telecom.get("email"),
+                   address=Address(**address.model_dump()) if address else None)  # fmt: skip
 
 
 def _full_name(name: HumanName) -> str:
@@ -344,22 +338,29 @@ def bundle_to_case_report(document: object) -> CaseReport:
         raise FhirValidationError([("Bundle.entry", found)])
     patient_index, patient_resource = patients[0]
     patient = _patient(patient_resource, f"Bundle.entry[{patient_index}].resource(Patient)")
-    encounter_date: date | None = None
     facility = physician = None
     diagnoses: list[Code] = []
     features: dict[str, dict[str, float]] = {"cytology": {}, "metabolic": {}}
     notes: list[str] = []
     fallback_dates: list[date] = []
+    encounters: list[date] = []
+    clinical: list[Clinical] = []
     for index, entry in enumerate(bundle.entry):
         resource = entry.resource
+        if isinstance(resource, OtherResource):
+            continue  # counted by skipped_resources, never read
+        if isinstance(resource, Clinical):
+            clinical.append(resource)
+            notes += resource.free_text()
+            continue
         where = f"Bundle.entry[{index}].resource({resource.resource_type})"
         # A generated narrative only restates the structured data mapped below.
         text = resource.text
         if not isinstance(resource, FhirPatient | FhirDiagnosticReport) and text is not None:
             notes += [_narrative_text(text)] if text.status != "generated" else []
         if isinstance(resource, FhirEncounter):
-            start = resource.period.start if resource.period else None
-            encounter_date = encounter_date or _date_part(start)
+            start = _date_part(resource.period.start if resource.period else None)
+            encounters += [start] if start else []
             if resource.service_provider and resource.service_provider.display:
                 facility = facility or resource.service_provider.display
             for participant in resource.participant:
@@ -380,12 +381,19 @@ def bundle_to_case_report(document: object) -> CaseReport:
                 diagnoses += _codes(concept)
             when = _date_part(resource.effective_date_time) or _date_part(resource.issued)
             fallback_dates += filter(None, [when])
+    # One report per patient: dated by the latest encounter, the others summarised.
+    encounter_date = max(encounters) if encounters else None
     encounter_date = encounter_date or (min(fallback_dates) if fallback_dates else None)
+    if len(encounters) > 1:
+        span = max(encounters).year - min(encounters).year
+        notes.insert(0, f"Timeline: {len(encounters)} encounters over {span} years")
+    notes[1 if len(encounters) > 1 else 0 : 0] = summary(clinical)
     if encounter_date is None:
         needed = "an Encounter.period.start (or an effective date) is required"
         raise FhirValidationError([("Bundle.entry", needed)])
     return CaseReport(
-        report_id=bundle.id or f"fhir-{patient.patient_id}-{encounter_date.isoformat()}",
+        # Not the date: an identifier's digit runs are searched for in the released report.
+        report_id=bundle.id or f"fhir-{patient.patient_id}",
         patient=patient,
         encounter_date=encounter_date,
         facility=facility,
@@ -395,3 +403,13 @@ def bundle_to_case_report(document: object) -> CaseReport:
         metabolic=features["metabolic"] or None,
         notes="\n".join(note for note in notes if note.strip()),
     )
+
+
+def skipped_resources(document: object) -> dict[str, int]:
+    """How many resources of each type a case report does not use (types only: no PHI)."""
+    counts: dict[str, int] = {}
+    for entry in validate_bundle(document).entry:
+        if isinstance(entry.resource, OtherResource):
+            kind = entry.resource.resource_type
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -12,7 +12,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
-def health_router(checks: dict[str, ReadinessCheck], timeout_s: float = 3.0) -> APIRouter:
+def health_router(
+    checks: dict[str, ReadinessCheck], timeout_s: float = 3.0, warnings: Sequence[str] = ()
+) -> APIRouter:
+    """`warnings` (e.g. an unsafe development mode) are shown in every `/readyz` answer."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
@@ -29,9 +32,10 @@ def health_router(checks: dict[str, ReadinessCheck], timeout_s: float = 3.0) -> 
             except Exception as error:  # any failure means not ready; say which
                 results[name] = f"down: {type(error).__name__}"
         ready = all(value == "ok" for value in results.values())
-        return JSONResponse(
-            {"ready": ready, "dependencies": results}, status_code=200 if ready else 503
-        )
+        body: dict[str, object] = {"ready": ready, "dependencies": results}
+        if warnings:
+            body["warnings"] = list(warnings)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from medshare_shared.kafka_auth import client_options
 from medshare_shared.metrics import CONSUMER_LAG
 from medshare_shared.settings import CommonSettings
 
@@ -34,11 +35,14 @@ class LagReader:
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self.admin is None or self.consumer is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15_000)
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap, request_timeout_ms=15_000, **client_options()
+            )
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap,
                 enable_auto_commit=False,
                 request_timeout_ms=15_000,
+                **client_options(),
             )
             try:
                 await admin.start()

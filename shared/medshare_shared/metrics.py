@@ -1,4 +1,7 @@
-"""Prometheus metrics shared by every service (labelled by service and topic)."""
+"""Prometheus metrics of the delivery path every service shares (labelled by service and topic).
+
+A service's own metrics live in that service's `metrics` module.
+"""
 
 from __future__ import annotations
 
@@ -22,23 +25,6 @@ CONSUMER_LAG = Gauge(
     "medshare_consumer_lag",
     "Records in the topic not yet committed by the service's consumer group",
     ["service", "topic"],
-)
-BATCH_SIZE = Histogram(
-    "medshare_batch_size",
-    "Records per micro-batch",
-    ["service"],
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
-)
-DEID_ACTIONS = Counter(
-    "medshare_deid_actions_total", "De-identification actions applied, by action type", ["action"]
-)
-QUARANTINED = Counter(
-    "medshare_quarantined_total", "Records quarantined, by reason category", ["reason"]
-)
-INGEST_SUBMISSIONS = Counter(
-    "medshare_ingest_submissions_total",
-    "Submissions by door (http, stow, dimse, kafka) and outcome",
-    ["door", "outcome"],
 )
 
 

@@ -9,11 +9,16 @@ consumer group, so its partitions move at once instead of after a session timeou
 
 An HTTP request that fails because a dependency is away is answered 503 with
 Retry-After (the client should retry), never 500 and never "accepted".
+
+At start-up a dependency that is away (a server restarting, or not up yet when the
+whole deployment starts) is waited for, up to `startup_deadline_s`; after that the
+service exits and its orchestrator's restart policy takes over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -32,6 +37,8 @@ log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
 RETRY_AFTER_S = 5
+STARTUP_DEADLINE_S = 120.0
+STARTUP_RETRY_S = 2.0
 
 
 def create_service_app(
@@ -43,14 +50,24 @@ def create_service_app(
     shutdown: Sequence[Hook] = (),
     routers: Sequence[APIRouter] = (),
     background: Sequence[Hook] = (),
+    startup_deadline_s: float = STARTUP_DEADLINE_S,
+    warnings: Sequence[str] = (),
 ) -> FastAPI:
-    """`background` tasks (lag watchers, model refreshers) run until shutdown."""
+    """`background` tasks (lag watchers, model refreshers) run until shutdown.
+
+    `startup` hooks must be safe to run again: one that fails because a dependency
+    is away is retried until `startup_deadline_s`. `warnings` (an unsafe mode) are
+    logged at start and shown by `/readyz`.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for warning in warnings:
+            log.warning("UNSAFE CONFIGURATION: %s", warning)  # loud on purpose, every start
+        deadline = asyncio.get_running_loop().time() + startup_deadline_s
         for hook in startup:
-            await hook()
-        await broker.start()
+            await _retrying(hook, deadline)
+        await _retrying(_start_over(broker), deadline)
         tasks = [asyncio.ensure_future(task()) for task in background]
         log.info("service started", extra={"title": title})
         try:
@@ -69,10 +86,41 @@ def create_service_app(
     # the server's log) still catches outages wrapped in a service's own error.
     for error_class in (*DEPENDENCY_ERRORS, S3Error, KafkaError, Exception):
         app.add_exception_handler(error_class, _unavailable_or_error)
-    app.include_router(health_router(checks))
+    app.include_router(health_router(checks, warnings=warnings))
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _start_over(broker: KafkaBroker) -> Hook:
+    """Start the broker; a start that failed half-way is undone so the next one is whole."""
+
+    async def start() -> None:
+        try:
+            await broker.start()
+        except Exception:
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            raise
+
+    return start
+
+
+async def _retrying(step: Hook, deadline: float) -> None:
+    """Run a start-up step, again while it fails for a dependency that is away."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await step()
+            return
+        except Exception as error:
+            if not is_dependency_error(error) or loop.time() + STARTUP_RETRY_S > deadline:
+                raise
+            log.warning(
+                "dependency unavailable at start-up, retrying",
+                extra={"error": describe_error(error)},
+            )
+        await asyncio.sleep(STARTUP_RETRY_S)
 
 
 async def _unavailable_or_error(request: Request, error: Exception) -> JSONResponse:

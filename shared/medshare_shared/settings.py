@@ -13,6 +13,7 @@ from typing import TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from medshare_shared.dicom_bounds import DicomBounds
 from medshare_shared.topics import Topics
 
 
@@ -41,10 +42,20 @@ class CommonSettings(BaseSettings):
     raw_bucket: str = "medshare-raw"
     shared_bucket: str = "medshare-shared"
     models_bucket: str = "medshare-models"
+    # Quarantined candidates for steward review (may carry identifying pixels or text).
+    held_bucket: str = "medshare-held"
     mongo_url: str = "mongodb://127.0.0.1:27017"
     mongo_db: str = "medshare"
+    # Write concern `w` of every write (always with `j: true`, see medshare_shared.mongo):
+    # "majority" waits for a majority of a replica set; a single node acknowledges alone.
+    mongo_write_concern_w: str = "majority"
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
+    # What one DICOM file may cost to parse (ingest and the anonymizer): the inflated size
+    # of a Deflated Explicit VR data set (twice the default object limit) and how deep
+    # sequences may nest. See medshare_shared.dicom_bounds.
+    dicom_max_inflated_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
+    dicom_max_depth: int = Field(default=32, ge=1, le=256)
 
     @field_validator("kafka_bootstrap", "s3_endpoint")
     @classmethod
@@ -53,6 +64,14 @@ class CommonSettings(BaseSettings):
             host, sep, port = address.strip().rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"expected host:port, got {address!r}")
+        return value
+
+    @field_validator("mongo_write_concern_w")
+    @classmethod
+    def _write_concern_w(cls, value: str) -> str:
+        value = value.strip()
+        if value != "majority" and not (value.isdigit() and int(value) >= 1):
+            raise ValueError('must be "majority" or a number of nodes (1 or more)')
         return value
 
     @field_validator("log_level")
@@ -66,6 +85,10 @@ class CommonSettings(BaseSettings):
     @property
     def topics(self) -> Topics:
         return Topics(self.topic_prefix)
+
+    @property
+    def dicom_bounds(self) -> DicomBounds:
+        return DicomBounds(self.dicom_max_inflated_bytes, self.dicom_max_depth)
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -48,7 +48,7 @@ FLAGS = (
 )
 
 
-def browser() -> WebDriver:
+def browser(downloads: Path | None = None) -> WebDriver:
     for tool in (CHROMIUM, CHROMEDRIVER):
         assert shutil.which(tool), (
             f"{tool} missing: `make install` installs chromium and chromium-driver"
@@ -57,6 +57,12 @@ def browser() -> WebDriver:
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
+    if downloads is not None:
+        prefs = {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+        }
+        options.add_experimental_option("prefs", prefs)
     return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
 
 
@@ -215,8 +221,10 @@ def drive(base: str, tokens: dict[str, str], ids: dict[str, str], shots: Path) -
         item = page.find(f".review-item[data-record='{ids['flagged']}']")
         assert "burned-in text flagged" in item.text
         page.shot("review-queue")
-        item.find_element(By.CSS_SELECTOR, ".review-reason").send_keys("label only, checked by eye")
-        item.find_element(By.CSS_SELECTOR, ".release").click()
+        item.find_element(By.CSS_SELECTOR, ".open-review").click()
+        page.wait(lambda d: page.all("#review-preview img[data-loaded='true']"), "preview")
+        page.find("#review-reason").send_keys("label only, checked by eye")
+        page.find("#review-body .release").click()
         page.wait(
             lambda d: not page.all(f".review-item[data-record='{ids['flagged']}']"), "released"
         )

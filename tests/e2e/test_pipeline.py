@@ -24,6 +24,7 @@ from pydicom.data import get_testdata_file
 
 from medshare_catalog.tokens import TokenIssuer
 from medshare_shared.object_store import ObjectStore
+from tests.integration.catalog.support import grant_role, settings_from
 from tests.support.pipeline import running_services, wait_for
 
 DEADLINE_S = 60
@@ -98,6 +99,7 @@ def test_dicom_and_case_report_flow_to_catalog(
     key_file.write_text(secrets.token_hex(32))
     token = TokenIssuer(key_file.read_bytes()).issue("e2e", "admin")
     env = {**pipeline_env, "MEDSHARE_CATALOG_JWT_SECRET_FILE": str(key_file)}
+    grant_role(settings_from(env), "e2e", "admin")  # roles are looked up per request
     with running_services(env, tmp_path / "logs") as services:
         ingest, catalog = services["ingest"].url, services["catalog"].url
         headers = {"X-Institution": "springfield-general"}

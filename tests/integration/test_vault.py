@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from medshare_anonymizer.case_report_deid import deidentify_case_report
-from medshare_anonymizer.dicom_deid import deidentify_dicom
+from medshare_anonymizer.case_report.deidentifier import deidentify_case_report
+from medshare_anonymizer.dicom.deidentifier import deidentify_dicom
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_anonymizer.settings import AnonymizerSettings
 from medshare_anonymizer.vault import PseudonymVault, VaultPseudonymKeys, pseudonym_keys

@@ -20,8 +20,13 @@ from tests.conftest import unique
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run this folder after every other test of the session."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run this folder after every other test of the session; the soak only when asked for."""
+    if "soak" not in (config.getoption("markexpr", "") or ""):
+        soak = [item for item in items if item.get_closest_marker("soak")]
+        if soak:
+            config.hook.pytest_deselected(items=soak)
+            items[:] = [item for item in items if not item.get_closest_marker("soak")]
     mine = [item for item in items if HERE in Path(str(item.path)).parents]
     others = [item for item in items if HERE not in Path(str(item.path)).parents]
     items[:] = others + mine

@@ -5,6 +5,8 @@ three mutations: byte flips, truncation, inserted or deleted runs, a duplicated
 slice, a zeroed range, structural JSON damage (keys dropped, types changed, huge or
 odd strings, deep nesting), or the right bytes under the wrong media type. Every
 mutant remembers its base so checks can look for the base's PHI in any answer.
+One in twenty-five is an attack shape instead (tests/security/shapes.py): a deflate
+bomb, DICOM sequences nested 200 deep, JSON nested 200,000 deep.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
+
+from tests.security.shapes import deflate_bomb, nested_json, nested_sequences
 
 
 @dataclass(frozen=True)
@@ -143,9 +147,20 @@ def _parent(document: Any, path: tuple[Any, ...]) -> tuple[Any, Any]:
     return node, path[-1]
 
 
+ATTACKS: dict[str, tuple[str, Any]] = {
+    "deflate bomb 256 MiB": ("application/dicom", deflate_bomb),
+    "sequences nested 200 deep": ("application/dicom", lambda: nested_sequences(200)),
+    "json nested 200000 deep": ("application/json", nested_json),
+}
+
+
 @st.composite
 def mutants(draw: st.DrawFn, bases: list[Base]) -> Mutant:
     base = draw(st.sampled_from(bases))
+    if draw(st.integers(0, 24)) == 0:
+        name = draw(st.sampled_from(sorted(ATTACKS)))
+        content_type, shape = ATTACKS[name]
+        return Mutant(base, shape(), content_type, (f"attack: {name}",))
     data, applied = base.data, []
     json_ok = base.kind == "case_report"
     for _ in range(draw(st.integers(1, 3))):

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient
+from minio.deleteobjects import DeleteObject
 from pymongo import MongoClient
 
+from medshare_infra import replay
 from medshare_infra.workload import Acks, CatalogProgress, Item, send_all, watch_catalog
-from medshare_shared import replay
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.settings import CommonSettings
 
@@ -32,6 +35,7 @@ class Flow:
     ingest_urls: Sequence[str]
     kafka_share: float = 0.2
     timeout_s: float = 420.0
+    rate: float = 0.0  # records per second; 0: as fast as ingest takes them
     progress: CatalogProgress = field(default_factory=CatalogProgress)
     acks: Acks = field(default_factory=Acks)
     error: BaseException | None = None
@@ -79,6 +83,7 @@ class Flow:
             kafka_share=self.kafka_share,
             deadline_s=self.timeout_s,
             acks=self.acks,
+            rate=self.rate,
         )
         await watcher
         self.finished = time.monotonic()
@@ -124,14 +129,18 @@ class EndState:
     quarantined: int
 
 
-def verify_exact(env: dict[str, str], expected: set[str]) -> EndState:
-    """The catalog holds exactly `expected`, once each, and the shared zone agrees with it."""
+def verify_exact(env: dict[str, str], expected: set[str], context: str = "") -> EndState:
+    """The catalog holds exactly `expected`, once each, and the shared zone agrees with it.
+
+    `context` (what struck when) goes into a failure's message.
+    """
     with MongoClient(env["MEDSHARE_MONGO_URL"], serverSelectionTimeoutMS=10_000) as client:
         documents = list(client[env["MEDSHARE_MONGO_DB"]]["records"].find({}))
     ids = [str(document["_id"]) for document in documents]
     assert len(ids) == len(set(ids))
     assert set(ids) == expected, (
-        f"missing {len(expected - set(ids))}, unexpected {len(set(ids) - expected)}"
+        f"missing {len(expected - set(ids))} ({sorted(expected - set(ids))[:5]}), "
+        f"unexpected {len(set(ids) - expected)}; {context}"
     )
     assert all(document.get("cataloged") for document in documents), "a record is not cataloged"
 
@@ -177,3 +186,107 @@ async def read_topic(env: dict[str, str], topic: str) -> list[dict[str, Any]]:
         }
         for record in await replay.read_topic(settings, topic)
     ]
+
+
+@dataclass
+class Accounting:
+    """Where every acknowledged record ended up (the soak's table)."""
+
+    acknowledged: int
+    cataloged: int
+    quarantined: int
+    dead_lettered: int
+    missing: list[str]
+    duplicates: int  # a record twice: in the catalog and out of it, or a second shared object
+
+    def row(self) -> dict[str, int]:
+        return {
+            "acknowledged": self.acknowledged,
+            "cataloged": self.cataloged,
+            "quarantined": self.quarantined,
+            "dead_lettered": self.dead_lettered,
+            "missing": len(self.missing),
+            "duplicates": self.duplicates,
+        }
+
+
+def _record_ids(events: list[dict[str, Any]]) -> set[str]:
+    ids = set()
+    for event in events:
+        payload = json.loads(event["value"]).get("payload", {})
+        record_id = payload.get("record_id") or payload.get("submission_id")
+        if record_id is None and event["key"]:
+            record_id = event["key"].decode()
+        if record_id:
+            ids.add(str(record_id))
+    return ids
+
+
+def catalog_ends(env: dict[str, str]) -> set[str]:
+    """Record ids the catalog finished with: listed, quarantined, or folded into another
+    record holding the same SOP instance (the corpora repeat instances under one UID)."""
+    with MongoClient(env["MEDSHARE_MONGO_URL"], serverSelectionTimeoutMS=10_000) as client:
+        documents = client[env["MEDSHARE_MONGO_DB"]]["records"].find(
+            {}, {"_id": 1, "cataloged": 1, "quarantine": 1, "duplicate_of": 1}
+        )
+        return {
+            str(d["_id"])
+            for d in documents
+            if d.get("cataloged") or d.get("quarantine") or d.get("duplicate_of")
+        }
+
+
+def account(env: dict[str, str], acknowledged: set[str]) -> Accounting:
+    """Catalog ∪ quarantine ∪ dead letters against every acknowledged record."""
+    with MongoClient(env["MEDSHARE_MONGO_URL"], serverSelectionTimeoutMS=10_000) as client:
+        documents = list(
+            client[env["MEDSHARE_MONGO_DB"]]["records"].find({}, {"_id": 1, "object": 1})
+        )
+    cataloged = [str(document["_id"]) for document in documents]
+    prefix = env.get("MEDSHARE_TOPIC_PREFIX", "")
+    quarantined = _record_ids(asyncio.run(read_topic(env, f"{prefix}records.quarantined")))
+    dead = _record_ids(asyncio.run(read_topic(env, f"{prefix}records.rejected")))
+    bucket = env["MEDSHARE_SHARED_BUCKET"]
+    listed = {obj.object_name for obj in store_for(env).client.list_objects(bucket, recursive=True)}
+    keys = {document["object"]["key"] for document in documents if document.get("object")}
+    accounted = set(cataloged) | quarantined | dead
+    duplicates = (
+        len(cataloged)
+        - len(set(cataloged))
+        + len(set(cataloged) & (quarantined | dead))
+        + len(listed - keys)
+    )
+    return Accounting(
+        acknowledged=len(acknowledged),
+        cataloged=len(set(cataloged) & acknowledged),
+        quarantined=len(quarantined & acknowledged),
+        dead_lettered=len(dead & acknowledged),
+        missing=sorted(acknowledged - accounted),
+        duplicates=duplicates,
+    )
+
+
+def discard(env: dict[str, str]) -> None:
+    """Drop a finished run's database, buckets and topics (a soak would fill the disk)."""
+    with MongoClient(env["MEDSHARE_MONGO_URL"], serverSelectionTimeoutMS=10_000) as client:
+        client.drop_database(env["MEDSHARE_MONGO_DB"])
+    client = store_for(env).client
+    for bucket in (env["MEDSHARE_RAW_BUCKET"], env["MEDSHARE_SHARED_BUCKET"]):
+        if not client.bucket_exists(bucket):
+            continue
+        names = [obj.object_name for obj in client.list_objects(bucket, recursive=True)]
+        errors = client.remove_objects(bucket, [DeleteObject(name) for name in names if name])
+        assert not list(errors)
+        client.remove_bucket(bucket)
+    asyncio.run(_delete_topics(env["MEDSHARE_KAFKA_BOOTSTRAP"], env["MEDSHARE_TOPIC_PREFIX"]))
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        mine = [topic for topic in await admin.list_topics() if topic.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()

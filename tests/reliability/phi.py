@@ -70,8 +70,8 @@ def annex_e_tags() -> set[int]:
     from importlib import resources
 
     table = json.loads(
-        resources.files("medshare_anonymizer")
-        .joinpath("profile/confidentiality_profile_2024.json")
+        resources.files("medshare_anonymizer.dicom")
+        .joinpath("tables/confidentiality_profile_2024.json")
         .read_text()
     )
     tags = set()

@@ -21,7 +21,6 @@ import json
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +31,11 @@ from pymongo import MongoClient
 
 from medshare_infra.fleet import Fleet, running_fleet
 from medshare_infra.samples import sample_case_reports, sample_dicom_files
+from medshare_infra.services import fresh_env
 from medshare_infra.stack import repo_root
-from medshare_infra.workload import Acks, Item, record_id_for, send_kafka
-from tests.reliability.harness import read_topic, store_for
+from medshare_infra.workload import Acks, Item, send_kafka
+from medshare_shared.ids import record_id_for
+from tests.reliability.harness import catalog_ends, read_topic, store_for
 from tests.reliability.phi import (
     Finding,
     Needles,
@@ -119,12 +120,9 @@ async def submit(run: CorpusRun, sources: list[Source]) -> None:
 
 
 def accounted(run: CorpusRun) -> set[str]:
-    """Records that reached an end: cataloged, quarantined, or dead-lettered with a reason."""
-    with MongoClient(run.env["MEDSHARE_MONGO_URL"]) as client:
-        documents = client[run.env["MEDSHARE_MONGO_DB"]]["records"].find(
-            {}, {"_id": 1, "cataloged": 1, "quarantine": 1}
-        )
-        done = {str(d["_id"]) for d in documents if d.get("cataloged") or d.get("quarantine")}
+    """Records that reached an end: cataloged (or a copy of a cataloged instance),
+    quarantined, or dead-lettered with a reason."""
+    done = catalog_ends(run.env)
     prefix = run.env["MEDSHARE_TOPIC_PREFIX"]
     for record in asyncio.run(read_topic(run.env, f"{prefix}records.rejected")):
         payload = json.loads(record["value"])["payload"]
@@ -137,22 +135,18 @@ def accounted(run: CorpusRun) -> set[str]:
 def corpus_run(
     stack_env: dict[str, str], trained_models_bucket: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CorpusRun]:
-    name = uuid.uuid4().hex[:10]
     folder = tmp_path_factory.mktemp("corpus")
-    key = folder / "anonymizer.key"
-    key.write_text(secrets.token_hex(32))
-    env = {
-        **stack_env,
-        "MEDSHARE_TOPIC_PREFIX": f"c{name}.",
-        "MEDSHARE_RAW_BUCKET": f"raw-{name}",
-        "MEDSHARE_SHARED_BUCKET": f"shared-{name}",
-        "MEDSHARE_MODELS_BUCKET": trained_models_bucket,
-        "MEDSHARE_MONGO_DB": f"corpus_{name}",
-        "MEDSHARE_ANONYMIZER_SECRET_FILE": str(key),
-        "MEDSHARE_CATALOG_JWT_SECRET": secrets.token_hex(32),
-        "MEDSHARE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
-        "MEDSHARE_LOG_LEVEL": "INFO",
-    }
+    env = fresh_env(
+        stack_env,
+        folder / "anonymizer.key",
+        "c",
+        {
+            "MEDSHARE_MODELS_BUCKET": trained_models_bucket,
+            "MEDSHARE_CATALOG_JWT_SECRET": secrets.token_hex(32),
+            "MEDSHARE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            "MEDSHARE_LOG_LEVEL": "INFO",
+        },
+    )
     sources = corpus_sources()
     with running_fleet(env, folder / "logs") as fleet:
         run = CorpusRun(env, fleet, sources)
@@ -286,9 +280,7 @@ def test_one_trace_id_joins_the_logs_of_all_four_services(corpus_run: CorpusRun)
         assert traced, f"{process.name} logged nothing under trace {trace_id} ({record_id})"
 
 
-def test_every_record_id_the_workload_computes_is_ingest_s(corpus_run: CorpusRun) -> None:
-    from medshare_ingest.submissions import record_id_for as ingest_record_id
-
+def test_every_record_id_ingest_answers_is_the_contract_s(corpus_run: CorpusRun) -> None:
     for record_id, source in list(corpus_run.accepted.items())[:20]:
         sha = hashlib.sha256(source.data).hexdigest()
-        assert record_id_for(INSTITUTION, sha) == ingest_record_id(INSTITUTION, sha) == record_id
+        assert record_id_for(INSTITUTION, sha) == record_id

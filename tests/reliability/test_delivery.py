@@ -21,9 +21,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
+from medshare_infra.replay import replay_rejected
 from medshare_shared.events import IngestedEvent, RecordIngested, deterministic_id, envelope
 from medshare_shared.kafka import ensure_topics, make_broker, publish_event
-from medshare_shared.replay import replay_rejected
 from medshare_shared.settings import CommonSettings
 from tests.conftest import unique
 from tests.reliability.harness import read_topic

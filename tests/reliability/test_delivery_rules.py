@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pymongo.errors import AutoReconnect
 from urllib3.exceptions import MaxRetryError
 
+from medshare_infra.replay import DeadLetter, ReplayReport, parse_since, select
 from medshare_shared.consumer import (
     PermanentError,
     RetryPolicy,
@@ -24,7 +25,6 @@ from medshare_shared.consumer import (
 from medshare_shared.events import RecordRejected, RejectedEvent, envelope
 from medshare_shared.log import JsonFormatter, describe_error, redact_library_message
 from medshare_shared.metrics import reason_category
-from medshare_shared.replay import DeadLetter, ReplayReport, parse_since, select
 
 
 class StoreUnavailable(RuntimeError):

@@ -9,15 +9,23 @@ lab values, years, ages under 90, eponyms, drug names, receptor status).
 Names: half of the notes use names from the detector's own lexicon files; the other
 half use `UNSEEN_FIRST` / `UNSEEN_LAST`, which are checked to be absent from that
 lexicon, so the score on them measures how the detector generalises.
+
+`python -m tests.support.phi_notes DIR [--count N] [--seed S]` writes the set as a
+labelled case-report corpus (each note the `notes` of a JSON case report whose own
+identifiers occur nowhere in it) that `medshare deid evaluate-notes --corpus DIR` scores.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from importlib import resources
+from pathlib import Path
+
+from medshare_anonymizer.case_report.patterns import lexicon_lines
 
 LABELS = ("NAME", "DATE", "PHONE", "FAX", "EMAIL", "URL", "IP", "SSN", "ID", "ADDRESS", "ZIP",
           "LOCATION", "FACILITY", "AGE")  # fmt: skip
@@ -126,14 +134,8 @@ class LabelledNote:
     unseen_names: bool = False
 
 
-def _lexicon(name: str) -> list[str]:
-    text = resources.files("medshare_anonymizer").joinpath("data", name).read_text("utf-8")
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
-
-
 def lexicon_pool() -> tuple[list[str], list[str]]:
-    return _lexicon("first_names.txt"), _lexicon("last_names.txt")
+    return lexicon_lines("first_names.txt"), lexicon_lines("last_names.txt")
 
 
 def unseen_pool() -> tuple[list[str], list[str]]:
@@ -422,3 +424,48 @@ def generate_notes(count: int = 600, seed: int = 20240611) -> list[LabelledNote]
                 builder.template(*piece)
         notes.append(LabelledNote(builder.text(), builder.spans, unseen))
     return notes
+
+
+# The generator's labels as the corpus format's classes.
+CORPUS_CLASS = {"NAME": "NAME_PATIENT", "ID": "ID_OTHER", "LOCATION": "CITY",
+                "FACILITY": "INSTITUTION", "AGE": "AGE_OVER_89"}  # fmt: skip
+
+
+def write_generated_corpus(directory: Path, count: int = 600, seed: int = 20240611) -> int:
+    """Writes the generated set as a labelled corpus (docs/ + labels/) for evaluate-notes."""
+    (directory / "docs").mkdir(parents=True, exist_ok=True)
+    (directory / "labels").mkdir(parents=True, exist_ok=True)
+    notes = generate_notes(count, seed)
+    for number, note in enumerate(notes, start=1):
+        name = f"{number:04d}.json"
+        report = {"report_id": f"GEN-{number:05d}", "encounter_date": "2024-06-11",
+                  "patient": {"patient_id": f"GENPATIENT{number:05d}", "name": "Generated Person"},
+                  "notes": note.text}  # fmt: skip
+        spans = [{"pointer": "/notes", "start": start, "end": end, "text": note.text[start:end],
+                  "class": CORPUS_CLASS.get(label, label), "where": "free"}
+                 for start, end, label in note.spans]  # fmt: skip
+        labels = {"document": f"docs/{name}", "format": "case_report",
+                  "media_type": "application/json",
+                  "style": "unseen_names" if note.unseen_names else "lexicon_names",
+                  "spans": spans}  # fmt: skip
+        (directory / "docs" / name).write_text(json.dumps(report, ensure_ascii=False), "utf-8")
+        (directory / "labels" / name).write_text(json.dumps(labels, ensure_ascii=False), "utf-8")
+    return len(notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.phi_notes",
+        description="Write the generated labelled notes as a corpus directory.",
+    )
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--count", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=20240611)
+    args = parser.parse_args(argv)
+    written = write_generated_corpus(args.directory, args.count, args.seed)
+    print(f"wrote {written} notes to {args.directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -33,41 +33,44 @@ def cache_dir() -> Path:
     return path
 
 
-def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+def run_step(command: list[str], what: str, env: dict[str, str] | None = None) -> str:
+    """Run one install step; its stdout, or ToolInstallError with the output's tail."""
     result = subprocess.run(
         command, capture_output=True, text=True, env={**os.environ, **(env or {})}
     )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
         raise ToolInstallError(f"{what} failed (exit {result.returncode}):\n{tail}")
+    return result.stdout
 
 
-def kafka_libs() -> Path:
-    """Kafka's broker jars plus an SLF4J 1.7 binding, resolved by Maven."""
-    target = cache_dir() / f"kafka-{KAFKA_VERSION}"
+def maven_libs(name: str, version: str, artifacts: list[tuple[str, str, str]]) -> Path:
+    """The jars of `artifacts` (group, artifact, version) and all their dependencies,
+    copied by Maven into `MEDSHARE_CACHE/<name>-<version>/libs`."""
+    target = cache_dir() / f"{name}-{version}"
     stamp = target / ".complete"
     if stamp.exists():
         return target / "libs"
     if shutil.which("mvn") is None:
-        raise ToolInstallError("Maven (mvn) is needed once to fetch the Kafka jars")
-    group, artifact, version = SLF4J_BINDING
+        raise ToolInstallError(f"Maven (mvn) is needed once to fetch the {name} jars")
+    dependencies = "".join(
+        f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+        f"<version>{pinned}</version></dependency>\n"
+        for group, artifact, pinned in artifacts
+    )
     pom = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
-  <groupId>medshare</groupId><artifactId>kafka-local</artifactId><version>1</version>
+  <groupId>medshare</groupId><artifactId>{name}-local</artifactId><version>1</version>
   <packaging>pom</packaging>
   <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
-      <version>{KAFKA_VERSION}</version></dependency>
-    <dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>
-      <version>{version}</version></dependency>
-  </dependencies>
+{dependencies}  </dependencies>
 </project>
 """
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     (target / "pom.xml").write_text(pom)
-    _run(
+    run_step(
         [
             "mvn",
             "-q",
@@ -78,10 +81,16 @@ def kafka_libs() -> Path:
             f"-DoutputDirectory={target / 'libs'}",
             f"-Dmaven.repo.local={cache_dir() / 'm2'}",
         ],
-        f"fetching Kafka {KAFKA_VERSION} from Maven Central",
+        f"fetching {name} {version} from Maven Central",
     )
-    stamp.write_text(KAFKA_VERSION)
+    stamp.write_text(version)
     return target / "libs"
+
+
+def kafka_libs() -> Path:
+    """Kafka's broker jars plus an SLF4J 1.7 binding."""
+    kafka = ("org.apache.kafka", "kafka_2.13", KAFKA_VERSION)
+    return maven_libs("kafka", KAFKA_VERSION, [kafka, SLF4J_BINDING])
 
 
 def python_tool(name: str, requirement: str, executable: str) -> Path:
@@ -98,8 +107,8 @@ def python_tool(name: str, requirement: str, executable: str) -> Path:
     if target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _run([sys.executable, "-m", "venv", str(target)], f"creating a virtualenv for {name}")
-    _run(
+    run_step([sys.executable, "-m", "venv", str(target)], f"creating a virtualenv for {name}")
+    run_step(
         [
             str(target / "bin" / "python"),
             "-m",
@@ -116,3 +125,13 @@ def python_tool(name: str, requirement: str, executable: str) -> Path:
         raise ToolInstallError(f"{requirement} installed but has no {executable} script")
     stamp.write_text(requirement)
     return script
+
+
+SYNTHEA_VERSION = "3.3.0"
+
+
+def synthea_libs() -> Path:
+    """Synthea's jar and its dependencies (tests generate FHIR R4 with it)."""
+    return maven_libs(
+        "synthea", SYNTHEA_VERSION, [("org.mitre.synthea", "synthea", SYNTHEA_VERSION)]
+    )

@@ -77,10 +77,15 @@ def logs(profile: str, server: str | None, lines: int) -> None:
 
 @cli.command()
 @profile_option
-def env(profile: str) -> None:
+@click.option(
+    "--service",
+    type=click.Choice(["ingest", "anonymizer", "inference", "catalog"]),
+    help="that service's own credentials (default: the admin's)",
+)
+def env(profile: str, service: str | None) -> None:
     """Print `export MEDSHARE_...` lines pointing the services at these servers."""
     stack = LocalStack.for_profile(profile)
-    for key, value in stack.env().items():
+    for key, value in stack.env(service).items():
         click.echo(f"export {key}={value}")
 
 

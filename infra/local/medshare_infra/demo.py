@@ -2,14 +2,17 @@
 
 Starts the local servers and the four services, trains the case-report model if
 the registry has none, pushes the sample DICOM files and case reports through
-HTTP ingest with a progress bar, shows what the catalog holds, and on Ctrl-C
-stops everything it started.
+HTTP ingest with a progress bar, sets up a researcher (a project, a data-use
+agreement with the demo hospital, the role), shows what the catalog holds and what
+was withheld and why, prints an admin and a researcher token, and on Ctrl-C stops
+everything it started.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -28,6 +31,8 @@ from medshare_infra.services import SERVICE_NAMES, ServiceProcess
 console = Console()
 DEMO_PORTS = {"ingest": 8081, "anonymizer": 8082, "inference": 8083, "catalog": 8084}
 INSTITUTION = "demo-hospital"
+PROJECT = "demo-research"
+RESEARCHER = "demo-researcher"
 
 
 def demo_secret(data_dir: Path) -> Path:
@@ -49,11 +54,36 @@ def catalog_key(data_dir: Path) -> Path:
     return path
 
 
+def _catalog(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`medshare catalog ARGS` (a process: infra never imports the services)."""
+    command = [sys.executable, "-m", "medshare_shared", "catalog", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True)
+
+
 def catalog_token(env: dict[str, str]) -> str:
     """An admin bearer token for the demo's catalog (`medshare catalog token`)."""
-    command = [sys.executable, "-m", "medshare_shared", "catalog", "token"]
-    command += ["--user", "demo-admin", "--role", "admin", "--ttl", "7d"]
-    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    done = _catalog(env, "token", "--user", "demo-admin", "--role", "admin", "--ttl", "1d")
+    done.check_returncode()  # the admin cap is 1 day
+    return done.stdout.strip()
+
+
+def researcher_access(env: dict[str, str]) -> str:
+    """A project, its data-use agreement with the demo hospital, a member; their token.
+
+    What an administrator does for a real researcher (docs/security.md); kept
+    across demo runs, so only a first run creates the project and the agreement.
+    """
+    created = _catalog(env, "projects", "create", PROJECT, "--title", "medshare demo research")
+    if created.returncode == 0:
+        _catalog(env, "projects", "add-member", PROJECT, RESEARCHER).check_returncode()
+        _catalog(env, "projects", "grant", PROJECT, "--institution", INSTITUTION).check_returncode()
+    elif "exists already" not in created.stderr + created.stdout:
+        created.check_returncode()
+    done = _catalog(
+        env, "token", "--user", RESEARCHER, "--role", "researcher", "--project", PROJECT,
+        "--ttl", "8h",
+    )  # fmt: skip
+    done.check_returncode()
     return done.stdout.strip()
 
 
@@ -128,8 +158,40 @@ def wait_for_catalog(
     return listing
 
 
+def withheld_reasons(items: list[dict[str, object]], width: int = 90) -> list[tuple[str, int]]:
+    """Why records were withheld, grouped: details in parentheses dropped, one line each."""
+    groups: dict[str, int] = {}
+    for item in items:
+        release = item.get("release")
+        reason = str(release.get("reason") if isinstance(release, dict) else None)
+        line = re.sub(r"\s*\([^)]*\)", "", reason.splitlines()[0] if reason else "")
+        line = re.sub(r"\s+", " ", line).strip() or "no reason given"
+        if len(line) > width:
+            line = line[: width - 1] + "…"
+        groups[line] = groups.get(line, 0) + 1
+    return sorted(groups.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def review_queue(catalog_url: str, token: str) -> dict[str, object]:
+    """What stewards see as withheld (quarantined records are not listed in /records)."""
+    answer = httpx.get(
+        f"{catalog_url}/review/queue",
+        params={"limit": 500},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    queue: dict[str, object] = answer.json()
+    return queue
+
+
 def summarise(
-    listing: dict[str, object], counts: dict[str, int], urls: dict[str, str], token: str
+    listing: dict[str, object],
+    counts: dict[str, int],
+    urls: dict[str, str],
+    token: str,
+    withheld: dict[str, object] | None = None,
+    researcher_token: str | None = None,
 ) -> None:
     items: list[dict[str, object]] = listing.get("items", [])  # type: ignore[assignment]
     table = Table(title=f"catalog: {listing.get('total')} records")
@@ -145,11 +207,27 @@ def summarise(
         table.add_row(kind, state, str(count))
     console.print(table)
     console.print(f"ingest answers: {json.dumps(counts)}")
+    if withheld is not None:
+        held: list[dict[str, object]] = withheld.get("items", [])  # type: ignore[assignment]
+        console.print(
+            f"withheld (quarantined or flagged, awaiting a steward): {withheld.get('total')}"
+        )
+        for reason, count in withheld_reasons(held):
+            console.print(f"  {count:>4}  {reason}")
+        console.print("  (see each one, and release or reject it: web page, Review queue tab)")
     for name, url in urls.items():
         console.print(f"  {name:<10} {url}")
     console.print(f"  records    {urls['catalog']}/records   (API docs: {urls['catalog']}/docs)")
-    console.print(f"  web page   {urls['catalog']}/ui/   sign in with this admin token:")
-    console.print(token, soft_wrap=True)
+    console.print(f"  web page   {urls['catalog']}/ui/   sign in with one of these tokens:")
+    # Tokens on one line each, never wrapped: they are pasted whole.
+    console.print(f"admin (steward's review queue too): {token}", soft_wrap=True, crop=False)
+    if researcher_token:
+        console.print(
+            f"researcher ({RESEARCHER}, project {PROJECT}): {researcher_token}",
+            soft_wrap=True,
+            crop=False,
+        )
+    console.print("Walk-through: README.md, section 'The demo, as a researcher and a steward'.")
     console.print("Ctrl-C stops the services and the servers this demo started.")
 
 
@@ -169,7 +247,13 @@ def demo(case_reports: int) -> None:
         "MEDSHARE_CATALOG_JWT_SECRET_FILE": str(catalog_key(stack.data_dir)),
     }
     services = {
-        name: ServiceProcess(name, DEMO_PORTS[name], env, stack.data_dir / "logs" / f"{name}.log")
+        # Each service with its own S3 identity: only its own bucket grants.
+        name: ServiceProcess(
+            name,
+            DEMO_PORTS[name],
+            {**env, **stack.env(name)},
+            stack.data_dir / "logs" / f"{name}.log",
+        )
         for name in SERVICE_NAMES
     }
     try:
@@ -181,10 +265,13 @@ def demo(case_reports: int) -> None:
                 service.wait_ready(120)
         counts = push_samples(services["ingest"].url, case_reports)
         token = catalog_token(env)
+        researcher = researcher_access(env)
         listing = wait_for_catalog(
             services["catalog"].url, counts["accepted"] + counts["duplicate"], token
         )
-        summarise(listing, counts, {name: s.url for name, s in services.items()}, token)
+        withheld = review_queue(services["catalog"].url, token)
+        urls = {name: s.url for name, s in services.items()}
+        summarise(listing, counts, urls, token, withheld, researcher)
         while all(service.is_running() for service in services.values()):
             time.sleep(1)
         console.print(f"[red]a service stopped; see its log under {stack.data_dir / 'logs'}")

@@ -8,7 +8,6 @@ on the same port and log file.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,14 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from medshare_infra.processes import free_port
 from medshare_infra.services import SERVICE_NAMES, ServiceProcess
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Fleet:

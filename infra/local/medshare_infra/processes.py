@@ -25,6 +25,14 @@ def port_open(port: int, host: str = "127.0.0.1", timeout_s: float = 0.5) -> boo
         return sock.connect_ex((host, port)) == 0
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

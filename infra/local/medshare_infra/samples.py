@@ -63,7 +63,11 @@ def sample_case_reports(count: int, seed: int = 7) -> list[dict[str, Any]]:
                 "encounter_date": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                 "facility": f"{city} General Hospital",
                 "physician": "Dr. Amos Whitcombe",
-                "diagnoses": [{"code": "C50.9" if malignant else "N60.1"}],
+                "diagnoses": [
+                    {"code": "C50.9", "display": "Malignant neoplasm of breast, unspecified"}
+                    if malignant
+                    else {"code": "N60.1", "display": "Diffuse cystic mastopathy"}
+                ],
                 "cytology": dict(zip(CYTOLOGY_FEATURES, map(float, row), strict=True)),
                 "notes": f"{first} {last} seen by Dr. Whitcombe; fine-needle aspirate reviewed.",
             }

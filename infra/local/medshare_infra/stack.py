@@ -1,10 +1,11 @@
 """The local stack: Kafka, S3 and a MongoDB-wire server on this machine, without Docker.
 
-Two profiles keep a developer's servers and the test suite's apart:
+Profiles keep a developer's servers and the test suite's apart:
 - `dev` (also the demo): the default ports every service assumes (9092, 8333, 27017),
   data in `var/dev`, kept across restarts.
 - `test`: its own ports and `var/test`, wiped whenever the suite starts the servers
   itself, so every `make test` begins from nothing.
+- `fault` and `soak`: the same for tests that kill servers, run beside a test session.
 `up()` starts only what is not already running and returns those names, so a caller
 stops exactly what it started (`down(started)`).
 """
@@ -54,10 +55,23 @@ PROFILES: dict[str, Ports] = {
         seaweed_admin=23866,
         mongo=27037,
     ),
+    # The kill -9 soak's own servers, so it can run beside a fault-test session.
+    "soak": Ports(  # SeaweedFS also takes each port + 100 (gRPC): no overlap with `fault`
+        kafka=29292,
+        kafka_controller=29293,
+        s3=28543,
+        seaweed_master=29553,
+        seaweed_volume=29560,
+        seaweed_filer=28698,
+        seaweed_admin=23876,
+        mongo=27047,
+    ),
 }
 PROFILES["demo"] = PROFILES["dev"]
-WIPED_ON_START = {"test", "fault"}
+WIPED_ON_START = {"test", "fault", "soak"}
 START_TIMEOUT_S = {"kafka": 120.0, "seaweedfs": 90.0, "mongo": 60.0}
+# How long a killed server's last threads may take to let go of its port.
+PORT_RELEASE_S = 20.0
 
 
 def repo_root() -> Path:
@@ -136,7 +150,16 @@ class LocalStack:
         process.wait_until(server.ready, START_TIMEOUT_S[name])
 
     def stop(self, name: str, hard: bool = False) -> None:
-        self.servers[name].process().stop(hard=hard)
+        """Stop one server; returns once its port is free again.
+
+        After SIGKILL the main thread of a multi-threaded server (weed, the JVM) is
+        reaped before its other threads have closed the sockets: wait for the port.
+        """
+        server = self.servers[name]
+        server.process().stop(hard=hard)
+        deadline = time.monotonic() + PORT_RELEASE_S
+        while server.port_in_use() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def restart(self, name: str, downtime_s: float = 0.0) -> None:
         """Stop one server and start it again on the same data (fault tests)."""
@@ -174,14 +197,18 @@ class LocalStack:
             mongo_url=self.mongo.address,
         )
 
-    def env(self) -> dict[str, str]:
-        """The MEDSHARE_ variables that point a service at this stack."""
+    def env(self, service: str | None = None) -> dict[str, str]:
+        """The MEDSHARE_ variables that point a service at this stack: with `service`,
+        that service's own S3 identity (only its bucket grants); without, the admin's."""
         endpoints = self.endpoints
+        access, secret = endpoints.s3_access_key, endpoints.s3_secret_key
+        if service is not None:
+            access, secret = self.seaweed.credentials(service)
         return {
             "MEDSHARE_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
             "MEDSHARE_S3_ENDPOINT": endpoints.s3_endpoint,
-            "MEDSHARE_S3_ACCESS_KEY": endpoints.s3_access_key,
-            "MEDSHARE_S3_SECRET_KEY": endpoints.s3_secret_key,
+            "MEDSHARE_S3_ACCESS_KEY": access,
+            "MEDSHARE_S3_SECRET_KEY": secret,
             "MEDSHARE_MONGO_URL": endpoints.mongo_url,
         }
 

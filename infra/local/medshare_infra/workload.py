@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from medshare_infra.samples import sample_case_reports, sample_dicom_files
+from medshare_shared.ids import record_id_for
 
 INSTITUTION = "st-reliable"
 # Templates larger than this are left out of the default mix: a handful of 7 MB
@@ -42,11 +43,6 @@ class Item:
     @property
     def record_id(self) -> str:
         return record_id_for(self.institution, hashlib.sha256(self.data).hexdigest())
-
-
-def record_id_for(institution: str, sha256: str) -> str:
-    """Ingest's record id (medshare_ingest.submissions.record_id_for; a test keeps them equal)."""
-    return hashlib.sha256(f"{institution}\x1f{sha256}".encode()).hexdigest()[:32]
 
 
 def dicom_templates(
@@ -209,12 +205,18 @@ async def send_http(
 
 
 async def send_kafka(
-    items: Sequence[Item], bootstrap: str, topic: str, acks: Acks, deadline_s: float = 600.0
+    items: Sequence[Item],
+    bootstrap: str,
+    topic: str,
+    acks: Acks,
+    deadline_s: float = 600.0,
+    rate: float = 0.0,
 ) -> None:
     """Publish items to `records.submitted` in the raw form (bytes plus headers).
 
     A send that fails (the broker restarting) is sent again: a second copy of the same
-    bytes is one record to ingest, so resending is safe.
+    bytes is one record to ingest, so resending is safe. `rate` > 0 paces the first
+    attempts as in `send_http`.
     """
     from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
@@ -226,10 +228,13 @@ async def send_kafka(
         max_request_size=80 * 1024 * 1024,
         request_timeout_ms=15_000,
     )
-    give_up = time.monotonic() + deadline_s
+    begin = time.monotonic()
+    give_up = begin + deadline_s
     await producer.start()
     try:
-        for item in items:
+        for index, item in enumerate(items):
+            if rate > 0:
+                await asyncio.sleep(max(0.0, begin + index / rate - time.monotonic()))
             headers = [
                 ("medshare-institution", item.institution.encode()),
                 ("medshare-submission-id", item.record_id.encode()),
@@ -280,7 +285,9 @@ async def send_all(
     http, kafka = split_doors(items, kafka_share)
     jobs = [send_http(http, ingest_urls, acks, concurrency, deadline_s, rate * (1 - kafka_share))]
     if kafka:
-        jobs.append(send_kafka(kafka, bootstrap, submitted_topic, acks, deadline_s))
+        jobs.append(
+            send_kafka(kafka, bootstrap, submitted_topic, acks, deadline_s, rate * kafka_share)
+        )
     await asyncio.gather(*jobs)
     return acks
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from faststream import AckPolicy
 
 from medshare_anonymizer.deidentify import Deidentifier
 from medshare_anonymizer.handlers import AnonymizerHandler
 from medshare_anonymizer.settings import AnonymizerSettings
 from medshare_anonymizer.vault import pseudonym_keys
+from medshare_shared.delivery import group_subscriber
 from medshare_shared.kafka import ensure_topics, make_broker
 from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
@@ -23,19 +23,22 @@ def create_app(settings: AnonymizerSettings) -> FastAPI:
         keys=pseudonym_keys(settings),  # HMAC by default, the vault when configured
         dicom_options=settings.option_set(),
         case_report_date_mode=settings.case_report_date_mode,
+        dicom_bounds=settings.dicom_bounds,
     )
-    handler = AnonymizerHandler(deidentifier, store, broker, topics, settings.shared_bucket)
-    broker.subscriber(
-        topics.ingested,
-        group_id=settings.consumer_group,
-        auto_offset_reset="earliest",
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )(handler.on_ingested)
+    handler = AnonymizerHandler(
+        deidentifier,
+        store,
+        broker,
+        topics,
+        settings.shared_bucket,
+        held_bucket=settings.held_bucket,
+    )
+    group_subscriber(broker, topics.ingested, settings=settings)(handler.on_ingested)
 
     async def prepare() -> None:
         await ensure_topics(settings, topics.all())
         await store.ensure_bucket(settings.shared_bucket)
+        await store.ensure_bucket(settings.held_bucket)
 
     return create_service_app(
         title="medshare anonymizer",

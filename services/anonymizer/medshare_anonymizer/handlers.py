@@ -15,6 +15,7 @@ import logging
 from faststream.kafka import KafkaBroker
 
 from medshare_anonymizer.deidentify import Deidentifier, DeidOutcome
+from medshare_anonymizer.metrics import DEID_ACTIONS, QUARANTINED
 from medshare_shared.consumer import (
     PermanentError,
     RetryPolicy,
@@ -23,6 +24,7 @@ from medshare_shared.consumer import (
 )
 from medshare_shared.events import (
     DeidReport,
+    FlaggedRegion,
     IngestedEvent,
     RecordDeidentified,
     RecordIngested,
@@ -33,14 +35,18 @@ from medshare_shared.events import (
 )
 from medshare_shared.kafka import publish_event
 from medshare_shared.log import current_trace_id
-from medshare_shared.metrics import DEID_ACTIONS, EVENTS_CONSUMED, QUARANTINED, reason_category
-from medshare_shared.object_store import ObjectStore
+from medshare_shared.metrics import EVENTS_CONSUMED, reason_category
+from medshare_shared.object_store import ObjectStore, StoredObject
 from medshare_shared.topics import Topics
 
 log = logging.getLogger(__name__)
 
 SERVICE = "anonymizer"
 EXTENSIONS = {"application/dicom": "dcm", "application/json": "json"}
+
+
+def shared_key_for(institution: str, kind: str, record_id: str, content_type: str) -> str:
+    return f"{institution}/{kind}/{record_id}.{EXTENSIONS[content_type]}"
 
 
 class AnonymizerHandler:
@@ -52,12 +58,15 @@ class AnonymizerHandler:
         topics: Topics,
         shared_bucket: str,
         retry: RetryPolicy | None = None,
+        held_bucket: str | None = None,
     ):
         self.deidentifier = deidentifier
         self.store = store
         self.broker = broker
         self.topics = topics
         self.shared_bucket = shared_bucket
+        # Where quarantined candidates wait for a steward; None: they are not kept.
+        self.held_bucket = held_bucket
         self.retry = retry or RetryPolicy()
 
     async def on_ingested(self, event: IngestedEvent) -> None:
@@ -86,32 +95,43 @@ class AnonymizerHandler:
             return
         await self.release(event, outcome)
 
+    def deidentified(
+        self, record: RecordIngested, outcome: DeidOutcome, stored: StoredObject
+    ) -> RecordDeidentified:
+        assert outcome.patient_pseudonym is not None
+        return RecordDeidentified(
+            record_id=record.record_id,
+            institution=record.institution,
+            kind=record.kind,
+            patient_pseudonym=outcome.patient_pseudonym,
+            shared_bucket=stored.bucket,
+            shared_key=stored.key,
+            sha256=stored.sha256,
+            size=stored.size,
+            content_type=outcome.content_type,
+            ingested_at=record.received_at,
+            metadata=outcome.metadata,
+            features=outcome.features,
+            report=DeidReport(
+                profile=outcome.profile,
+                options=outcome.options,
+                actions=outcome.actions,
+                verifier="failed" if outcome.findings else "passed",
+                findings=outcome.findings,
+            ),
+            door=record.door,
+        )
+
     async def release(self, event: IngestedEvent, outcome: DeidOutcome) -> None:
         record = event.payload
         assert outcome.output is not None and outcome.patient_pseudonym is not None
-        key = f"{record.kind}/{record.record_id}.{EXTENSIONS[outcome.content_type]}"
+        # Under the institution's prefix: the catalog refuses an event whose key is not.
+        key = shared_key_for(
+            record.institution, record.kind, record.record_id, outcome.content_type
+        )
         stored = await self.store.put(self.shared_bucket, key, outcome.output, outcome.content_type)
         deidentified = envelope(
-            RecordDeidentified(
-                record_id=record.record_id,
-                institution=record.institution,
-                kind=record.kind,
-                patient_pseudonym=outcome.patient_pseudonym,
-                shared_bucket=stored.bucket,
-                shared_key=stored.key,
-                sha256=stored.sha256,
-                size=stored.size,
-                content_type=outcome.content_type,
-                ingested_at=record.received_at,
-                metadata=outcome.metadata,
-                features=outcome.features,
-                report=DeidReport(
-                    profile=outcome.profile,
-                    options=outcome.options,
-                    actions=outcome.actions,
-                    verifier="passed",
-                ),
-            ),
+            self.deidentified(record, outcome, stored),
             event_type="records.deidentified",
             producer=SERVICE,
             trace_id=event.trace_id,
@@ -128,8 +148,25 @@ class AnonymizerHandler:
             DEID_ACTIONS.labels(action).inc(count)
         log.info("de-identified", extra={"record_id": record.record_id, "kind": record.kind})
 
+    async def held_candidate(
+        self, record: RecordIngested, outcome: DeidOutcome
+    ) -> RecordDeidentified | None:
+        """Keep the would-be release in the held zone, for a steward to see and decide."""
+        if self.held_bucket is None or outcome.candidate is None:
+            return None
+        if outcome.patient_pseudonym is None:
+            return None
+        key = shared_key_for(
+            record.institution, record.kind, record.record_id, outcome.content_type
+        )
+        stored = await self.store.put(
+            self.held_bucket, key, outcome.candidate, outcome.content_type
+        )
+        return self.deidentified(record, outcome, stored)
+
     async def quarantine(self, event: IngestedEvent, outcome: DeidOutcome) -> None:
         record = event.payload
+        candidate = await self.held_candidate(record, outcome)
         quarantined = envelope(
             RecordQuarantined(
                 record_id=record.record_id,
@@ -139,6 +176,8 @@ class AnonymizerHandler:
                 reason=outcome.reason or "not provably de-identified",
                 findings=outcome.findings,
                 raw_key=record.raw_key,
+                candidate=candidate,
+                regions=[FlaggedRegion(**region) for region in outcome.regions],
             ),
             event_type="records.quarantined",
             producer=SERVICE,

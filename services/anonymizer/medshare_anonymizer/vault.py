@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_anonymizer.settings import AnonymizerSettings
+from medshare_shared.mongo import durable_writes
 
 DEFAULT_COLLECTION = "pseudonym_vault"
 _ATTEMPTS = 5
@@ -50,9 +51,17 @@ class PseudonymVault:
 
     @classmethod
     def connect(
-        cls, url: str, database: str, keys: PseudonymKeys, collection: str = DEFAULT_COLLECTION
+        cls,
+        url: str,
+        database: str,
+        keys: PseudonymKeys,
+        collection: str = DEFAULT_COLLECTION,
+        w: str = "majority",
     ) -> PseudonymVault:
-        client: MongoClient[dict[str, Any]] = MongoClient(url, serverSelectionTimeoutMS=5_000)
+        # Journaled: a surrogate handed out must survive the server's kill -9.
+        client: MongoClient[dict[str, Any]] = MongoClient(
+            url, serverSelectionTimeoutMS=5_000, **durable_writes(w)
+        )
         vault = cls(client[database][collection], keys)
         vault.ensure_indexes()
         return vault
@@ -116,6 +125,10 @@ def pseudonym_keys(settings: AnonymizerSettings) -> PseudonymKeys:
         return PseudonymKeys(secret)
     base = PseudonymKeys(secret)
     vault = PseudonymVault.connect(
-        settings.mongo_url, settings.mongo_db, base, settings.pseudonym_vault_collection
+        settings.mongo_url,
+        settings.mongo_db,
+        base,
+        settings.pseudonym_vault_collection,
+        settings.mongo_write_concern_w,
     )
     return VaultPseudonymKeys(secret, vault)

@@ -32,7 +32,7 @@ def _settings() -> Any:
 
 def _with_directory(work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(directory)` against the configured database, reporting refusals cleanly."""
-    from medshare_catalog.directory import Directory, DirectoryError
+    from medshare_catalog.store.agreements import Directory, DirectoryError
     from medshare_shared.mongo import mongo_client, mongo_database
 
     settings = _settings()
@@ -77,16 +77,55 @@ def serve(port: int | None) -> None:
     run(create_app(settings), settings.http_host, port or settings.http_port)
 
 
-@cli.command()
-@click.option("--user", required=True, help="who the token is for")
+def _with_database(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(database)` against the configured database."""
+    from medshare_catalog.store.principals import PrincipalError
+    from medshare_shared.mongo import mongo_client, mongo_database
+
+    settings = _settings()
+
+    async def run() -> T:
+        client = mongo_client(settings)
+        try:
+            return await work(mongo_database(client, settings))
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(run())
+    except PrincipalError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _principals(work: Callable[[Any], Awaitable[T]]) -> T:
+    from medshare_catalog.store.principals import Principals
+
+    return _with_database(lambda database: work(Principals(database)))
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--user", default=None, help="who the token is for")
 @click.option(
-    "--role", required=True, type=click.Choice(["researcher", "steward", "admin"]), help="role"
+    "--role", default=None, type=click.Choice(["researcher", "steward", "admin"]), help="role"
 )
 @click.option("--project", "projects", multiple=True, help="limit to these projects (repeatable)")
 @click.option("--ttl", default=None, help="lifetime, e.g. 30m, 8h, 7d (default from settings)")
-def token(user: str, role: str, projects: tuple[str, ...], ttl: str | None) -> None:
-    """Print a signed bearer token (HS256)."""
-    from medshare_catalog.tokens import Role, TokenIssuer
+@click.pass_context
+def token(
+    context: click.Context, user: str | None, role: str | None, projects: tuple[str, ...],
+    ttl: str | None,
+) -> None:  # fmt: skip
+    """Print a signed bearer token (HS256) and grant its role to the user in the directory.
+
+    The token id (jti) goes to stderr: `medshare catalog token revoke JTI` ends it.
+    """
+    if context.invoked_subcommand is not None:
+        return
+    if not user or not role:
+        raise click.UsageError("--user and --role are required to issue a token")
+    import jwt
+
+    from medshare_catalog.tokens import Role, TokenIssuer, max_ttls
 
     settings = _settings()
     try:
@@ -94,13 +133,78 @@ def token(user: str, role: str, projects: tuple[str, ...], ttl: str | None) -> N
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     lifetime = _duration(ttl) if ttl else timedelta(seconds=settings.catalog_token_ttl_s)
-    click.echo(TokenIssuer(key).issue(user, cast(Role, role), projects, lifetime))
+    caps = max_ttls(settings.catalog_token_max_ttl_s, settings.catalog_admin_token_max_ttl_s)
+    issuer = TokenIssuer(key, caps)
+    try:
+        signed = issuer.issue(user, cast(Role, role), projects, lifetime)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    _principals(lambda p: p.grant_role(user, cast(Role, role), "cli"))
+    click.echo(signed)
+    claims = jwt.decode(signed, options={"verify_signature": False})  # just signed here
+    click.echo(f"token id: {claims['jti']}", err=True)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def revoke_token(token_id: str) -> None:
+    """Put a token id (jti) on the deny list: the token is refused from the next request."""
+    _principals(lambda p: p.revoke_token(token_id, "cli"))
+    click.echo(f"token {token_id} revoked")
+
+
+@cli.group()
+def roles() -> None:
+    """Roles held by users (looked up on every request)."""
+
+
+@roles.command("grant")
+@click.argument("user")
+@click.argument("role", type=click.Choice(["researcher", "steward", "admin"]))
+def grant_role(user: str, role: str) -> None:
+    """Grant ROLE to USER."""
+    _principals(lambda p: p.grant_role(user, role, "cli"))
+    click.echo(f"{user} holds role {role}")
+
+
+@roles.command("remove")
+@click.argument("user")
+@click.argument("role", type=click.Choice(["researcher", "steward", "admin"]))
+def remove_role(user: str, role: str) -> None:
+    """Withdraw ROLE from USER (their tokens for it stop working now)."""
+    _principals(lambda p: p.remove_role(user, role, "cli"))
+    click.echo(f"{user} no longer holds role {role}")
+
+
+@roles.command("list")
+def list_roles() -> None:
+    """Users and their roles (JSON)."""
+    _show(_principals(lambda p: p.list()))
+
+
+@cli.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def verify_audit() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken entry."""
+    from medshare_catalog.store.audit import AuditLog
+
+    report = _with_database(lambda database: AuditLog(database["audit"]).verify())
+    if not report.intact:
+        raise click.ClickException(
+            f"audit chain broken at entry {report.broken_at}: {report.reason} "
+            f"({report.entries} entries before it intact)"
+        )
+    click.echo(f"audit chain intact: {report.entries} entries")
 
 
 @cli.command()
 def rederive() -> None:
     """Recompute every record's search fields and release state (after changing gates)."""
-    from medshare_catalog.records import RecordStore
+    from medshare_catalog.store.records import RecordStore
     from medshare_shared.mongo import mongo_client, mongo_database
 
     settings = _settings()

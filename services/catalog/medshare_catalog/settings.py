@@ -31,6 +31,16 @@ class CatalogSettings(CommonSettings):
     catalog_min_l: int = Field(default=1, ge=1)
     catalog_thumbnail_px: int = Field(default=256, ge=32, le=1024)
     catalog_max_page: int = Field(default=500, ge=1, le=10_000)
+    # Every query a request runs: maxTimeMS on the server, a deadline on the client.
+    catalog_query_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    # Token lifetimes the issuer and the verifier accept (admins' shorter).
+    catalog_token_max_ttl_s: int = Field(default=30 * 86400, ge=60)
+    catalog_admin_token_max_ttl_s: int = Field(default=86400, ge=60)
+    # Facet and statistics counts below this are shown to researchers as "<k".
+    catalog_small_cell: int = Field(default=5, ge=1)
+    # A bearer secret for /metrics, /openapi.json and /docs; unset: development, open.
+    catalog_introspection_token: str = ""
+    catalog_introspection_token_file: Path | None = None
 
     @model_validator(mode="after")
     def _jwt_key_readable(self) -> CatalogSettings:
@@ -42,6 +52,10 @@ class CatalogSettings(CommonSettings):
     @property
     def release_gates(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in self.catalog_release_gates.split(",") if name.strip())
+
+    def introspection_key(self) -> bytes:
+        """The secret guarding /metrics and the API description (empty: open, development)."""
+        return read_secret(self.catalog_introspection_token, self.catalog_introspection_token_file)
 
     def jwt_key(self) -> bytes:
         """The token signing key; raises naming the variables when it is missing or short."""

@@ -39,9 +39,33 @@ class Principal:
         return self.role in {"steward", "admin"}
 
 
+# Longest lifetimes by role unless configured (MEDSHARE_CATALOG_*TOKEN_MAX_TTL_S).
+DEFAULT_MAX_TTL: dict[Role, timedelta] = {
+    "researcher": timedelta(days=30),
+    "steward": timedelta(days=30),
+    "admin": timedelta(days=1),
+}
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+def max_ttls(max_ttl_s: int, admin_max_ttl_s: int) -> dict[Role, timedelta]:
+    longest = timedelta(seconds=max_ttl_s)
+    admin = min(longest, timedelta(seconds=admin_max_ttl_s))
+    return {"researcher": longest, "steward": longest, "admin": admin}
+
+
+def shown(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 class TokenIssuer:
-    def __init__(self, key: bytes):
+    def __init__(self, key: bytes, max_ttl: dict[Role, timedelta] | None = None):
         self.key = key
+        self.max_ttl = dict(max_ttl or DEFAULT_MAX_TTL)
 
     def issue(
         self,
@@ -53,6 +77,13 @@ class TokenIssuer:
     ) -> str:
         if role not in ROLES:
             raise ValueError(f"unknown role; expected one of {', '.join(ROLES)}")
+        cap = self.max_ttl[role]
+        if ttl > cap:
+            raise ValueError(
+                f"{role} tokens may live at most {shown(cap)} (asked {shown(ttl)}); "
+                "the cap is MEDSHARE_CATALOG_TOKEN_MAX_TTL_S "
+                "(MEDSHARE_CATALOG_ADMIN_TOKEN_MAX_TTL_S for admins)"
+            )
         issued = now or datetime.now(UTC)
         claims = {
             "iss": ISSUER,
@@ -74,7 +105,7 @@ class TokenIssuer:
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("token expired") from None
@@ -91,9 +122,15 @@ class TokenIssuer:
             raise TokenError("token projects claim malformed")
         if not isinstance(user, str) or not user:
             raise TokenError("token subject malformed")
+        token_id = claims.get("jti")
+        if not isinstance(token_id, str) or not token_id:
+            raise TokenError("token id malformed")
+        lifetime = timedelta(seconds=int(claims["exp"]) - int(claims["iat"]))
+        if lifetime > self.max_ttl[cast(Role, role)] + CLOCK_SKEW:
+            raise TokenError("token lifetime exceeds the cap for its role")
         return Principal(
             user=user,
             role=cast(Role, role),
             projects=tuple(projects),
-            token_id=str(claims.get("jti", "")),
+            token_id=token_id,
         )

@@ -7,16 +7,16 @@ import contextlib
 import cProfile
 
 from fastapi import FastAPI
-from faststream import AckPolicy
 
-from medshare_inference.changes import changes_topic
 from medshare_inference.handlers import InferenceHandler
-from medshare_inference.host import ModelHost
 from medshare_inference.models.runtime import configure_threads, inference_device
+from medshare_inference.promotions import changes_topic
 from medshare_inference.publisher import ResultPublisher
 from medshare_inference.registry import ModelRegistry
 from medshare_inference.runner import BatchRunner
+from medshare_inference.served_models import ModelHost
 from medshare_inference.settings import InferenceSettings
+from medshare_shared.delivery import broadcast_subscriber, group_subscriber
 from medshare_shared.kafka import ensure_topics, make_broker
 from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
@@ -32,25 +32,17 @@ def create_app(settings: InferenceSettings) -> FastAPI:
     runner = BatchRunner(store, settings.image_fetch_concurrency)
     publisher = ResultPublisher(settings.kafka_bootstrap, topics.inferred)
     handler = InferenceHandler(host, publisher, topics, runner)
-    # NACK_ON_ERROR: offsets are committed after the handler returned, i.e. after every
-    # result was acknowledged by the broker; an exception seeks back to the batch's start.
-    broker.subscriber(
+    # An exception seeks back to the batch's start.
+    group_subscriber(
+        broker,
         topics.deidentified,
-        group_id=settings.consumer_group,
-        auto_offset_reset="earliest",
-        session_timeout_ms=settings.consumer_session_timeout_ms,
+        settings=settings,
         batch=True,
         max_records=settings.batch_size,
         batch_timeout_ms=settings.batch_wait_ms,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
     )(handler.on_deidentified_batch)
-    # No consumer group: every replica must hear every promotion, from now on.
-    broker.subscriber(
-        changes_topic(topics),
-        group_id=None,
-        auto_offset_reset="latest",
-        ack_policy=AckPolicy.ACK_FIRST,
-    )(host.on_model_changed)
+    # Every replica must hear every promotion, from now on.
+    broadcast_subscriber(broker, changes_topic(topics))(host.on_model_changed)
     refresher: list[asyncio.Task[None]] = []
     profiler = cProfile.Profile() if settings.profile_file else None
 

@@ -27,6 +27,7 @@ from medshare_inference.publisher import ResultPublisher
 from medshare_inference.registry import ModelRegistry, select_models
 from medshare_inference.runner import BatchRunner
 from medshare_shared.events import DeidentifiedEvent, RecordDeidentified
+from medshare_shared.kafka_auth import client_options
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.settings import CommonSettings
 
@@ -53,7 +54,7 @@ async def topic_partitions(
 ) -> list[TopicPartition]:
     """The topic's partitions, asked of the cluster (a topic created a moment ago may take
     a few hundred milliseconds to be described); empty if it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         deadline = time.monotonic() + wait_s
@@ -76,6 +77,7 @@ async def _open_topic(
         group_id=None,
         enable_auto_commit=False,
         client_id="medshare-backfill",
+        **client_options(),
     )
     await consumer.start()
     partitions = await topic_partitions(settings.kafka_bootstrap, topic)

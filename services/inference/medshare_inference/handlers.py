@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import time
 
-from medshare_inference.host import ModelHost
-from medshare_inference.metrics import stage
+from medshare_inference.metrics import BATCH_SIZE, stage
 from medshare_inference.publisher import SERVICE, ResultPublisher
 from medshare_inference.runner import BatchRunner
+from medshare_inference.served_models import ModelHost
 from medshare_shared.events import DeidentifiedEvent
-from medshare_shared.metrics import BATCH_SIZE, EVENTS_CONSUMED, PROCESSING_SECONDS
+from medshare_shared.metrics import EVENTS_CONSUMED, PROCESSING_SECONDS
 from medshare_shared.topics import Topics
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Inference-only metrics: where a micro-batch's time goes, per stage."""
+"""Inference's own metrics: micro-batch sizes and where a micro-batch's time goes, per stage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from contextlib import contextmanager
 
 from prometheus_client import Histogram
 
+BATCH_SIZE = Histogram(
+    "medshare_batch_size",
+    "Records per micro-batch",
+    ["service"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 STAGE_SECONDS = Histogram(
     "medshare_inference_stage_seconds",
     "Time per micro-batch in each stage of the handler",

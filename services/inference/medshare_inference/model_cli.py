@@ -14,10 +14,10 @@ from rich.json import JSON
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from medshare_inference.changes import announce_change
 from medshare_inference.models import TRAINERS, train_model
 from medshare_inference.models.manifest import VERSION_PATTERN, ModelManifest
 from medshare_inference.models.training import DEFAULT_SEED
+from medshare_inference.promotions import announce_change
 from medshare_inference.registry import ModelRegistry, RegistryError
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.settings import CommonSettings, SettingsError, load_settings

@@ -1,21 +1,9 @@
-"""Publishing records.inferred: every result of a micro-batch queued at once, then awaited.
-
-The service consumes through FastStream, but publishes its results with aiokafka's
-producer directly: FastStream's publish path costs about 470 µs per message on this
-machine (command objects, middlewares, one awaited coroutine each) against about 30 µs
-for queueing the same bytes on the producer, and at 128 records per batch that
-difference is most of the batch. Everything else matches `medshare_shared.kafka`:
-idempotent producer, acks=all, JSON with its content type, the W3C traceparent header,
-the event type, the pseudonym as key, the produced-events metric.
-"""
+"""The results of inference as records.inferred events, and their publisher (a
+`medshare_shared.kafka.BatchPublisher`: a micro-batch's results go out at once)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from typing import Any
-
-from aiokafka import AIOKafkaProducer
 
 from medshare_inference.runner import Outcome
 from medshare_shared.events import (
@@ -25,8 +13,7 @@ from medshare_shared.events import (
     deterministic_id,
     envelope,
 )
-from medshare_shared.kafka import traceparent
-from medshare_shared.metrics import EVENTS_PRODUCED
+from medshare_shared.kafka import BatchPublisher
 
 SERVICE = "inference"
 
@@ -58,51 +45,22 @@ def inferred_event(outcome: Outcome) -> InferredEvent:
 
 
 class ResultPublisher:
+    """records.inferred: every result of a micro-batch queued at once, then awaited."""
+
     def __init__(self, bootstrap: str, topic: str, client_id: str = "medshare-inference"):
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.client_id = client_id
-        self._producer: AIOKafkaProducer | None = None
+        self.events = BatchPublisher(bootstrap, topic, service=SERVICE, client_id=client_id)
 
     async def start(self) -> None:
-        # Created here, not in __init__: aiokafka binds to the running event loop.
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            client_id=self.client_id,
-            enable_idempotence=True,
-            acks="all",
-        )
-        await self._producer.start()
+        await self.events.start()
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
-
-    @property
-    def producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            raise RuntimeError("ResultPublisher.start() was not awaited")
-        return self._producer
+        await self.events.stop()
 
     async def publish(self, outcomes: Sequence[Outcome]) -> None:
-        """Queue every result, then wait until the broker acknowledged all of them."""
-        pending: list[asyncio.Future[Any]] = []
-        for outcome in outcomes:
-            event = inferred_event(outcome)
-            headers = [
-                ("content-type", b"application/json"),
-                ("traceparent", traceparent(event.trace_id).encode()),
-                ("event-type", event.event_type.encode()),
+        """Returns once the broker acknowledged every result; keyed by the pseudonym."""
+        await self.events.publish(
+            [
+                (outcome.event.payload.patient_pseudonym, inferred_event(outcome))
+                for outcome in outcomes
             ]
-            pending.append(
-                await self.producer.send(
-                    self.topic,
-                    event.model_dump_json().encode(),
-                    key=outcome.event.payload.patient_pseudonym.encode(),
-                    headers=headers,
-                )
-            )
-        await asyncio.gather(*pending)
-        if pending:
-            EVENTS_PRODUCED.labels(SERVICE, self.topic).inc(len(pending))
+        )

@@ -6,68 +6,20 @@ import asyncio
 
 import urllib3
 from fastapi import FastAPI, HTTPException
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 from minio import Minio
 
-from medshare_ingest.dimse import StoreSCP
-from medshare_ingest.handlers import SubmittedHandler, raw_body
+from medshare_ingest.doors.dimse.scp import StoreSCP
+from medshare_ingest.doors.http.requests import http_error_as_json
+from medshare_ingest.doors.http.routes import ingest_router
+from medshare_ingest.doors.kafka.consumer import SubmittedHandler, declare_kafka_door
 from medshare_ingest.institutions import InstitutionDirectory
-from medshare_ingest.routes import http_error_as_json, ingest_router
 from medshare_ingest.settings import IngestSettings
 from medshare_ingest.submissions import SubmissionDesk
 from medshare_ingest.validation import quiet_dicom_libraries
-from medshare_shared.events import IngestedEvent, RejectedEvent
 from medshare_shared.kafka import ensure_topics, make_broker
 from medshare_shared.lag import lag_watcher
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.service import broker_check, create_service_app
-from medshare_shared.topics import INGESTED, REJECTED, SUBMITTED, Topics
-
-SUBMITTED_DESCRIPTION = (
-    SUBMITTED.description
-    + " Two forms: (1) the value is a JSON EventEnvelope[RecordSubmitted] with the bytes in "
-    "payload.data_base64; (2) the value is the record's bytes as they are, with the headers "
-    "medshare-institution, medshare-submission-id and content-type (application/dicom, "
-    "application/json or application/fhir+json). Refusals go to records.rejected with the "
-    "reason; the offset is committed only once a record is accepted or refused."
-)
-
-
-def declare_kafka_door(
-    broker: KafkaBroker,
-    topics: Topics,
-    handler: SubmittedHandler,
-    group_id: str,
-    session_timeout_ms: int,
-    workers: int = 1,
-) -> None:
-    """The consumer of records.submitted and the topics ingest writes (also the AsyncAPI doc)."""
-    broker.subscriber(
-        topics.submitted,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        session_timeout_ms=session_timeout_ms,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        max_workers=workers,  # one consumer per worker, partitions split between them
-        decoder=raw_body,
-        title=f"{topics.submitted}:Submit",
-        description=SUBMITTED_DESCRIPTION,
-    )(handler.on_submitted)
-    broker.publisher(
-        topics.ingested,
-        title=f"{topics.ingested}:Ingested",
-        description=INGESTED.description + " Keyed by record_id.",
-        schema=IngestedEvent,
-    )
-    broker.publisher(
-        topics.rejected,
-        title=f"{topics.rejected}:Rejected",
-        description=REJECTED.description
-        + " Ingest's refusals of records.submitted messages carry stage=ingest, the "
-        "submission id and the source partition/offset.",
-        schema=RejectedEvent,
-    )
 
 
 def raw_zone_store(settings: IngestSettings) -> ObjectStore:
@@ -105,14 +57,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         io_threads=settings.ingest_io_threads,
     )
     handler = SubmittedHandler(desk, broker, topics, limits, settings.ingest_publish_timeout_s)
-    declare_kafka_door(
-        broker,
-        topics,
-        handler,
-        settings.consumer_group,
-        settings.consumer_session_timeout_ms,
-        settings.ingest_kafka_workers,
-    )
+    declare_kafka_door(broker, handler, settings)
 
     scp: list[StoreSCP] = []
 
@@ -126,6 +71,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 settings.dimse_ae_title,
                 settings.dimse_allowed_aes,
                 limits,
+                peers=settings.dimse_allowed_peers,
                 # a store, a publish and the marker, each bounded, plus slack
                 accept_timeout_s=settings.ingest_publish_timeout_s
                 + 2 * settings.ingest_store_timeout_s
@@ -146,6 +92,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         startup=[prepare],
         shutdown=[stop_scp],
         background=[lag_watcher(settings, "ingest", settings.consumer_group, [topics.submitted])],
+        warnings=settings.unsafe_modes,
         routers=[
             ingest_router(
                 desk,

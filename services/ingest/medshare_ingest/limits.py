@@ -10,7 +10,7 @@ Messages name the problem and the setting, never a value from the record.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
@@ -29,6 +29,8 @@ from pydicom.uid import (
     JPEGLSNearLossless,
     RLELossless,
 )
+
+from medshare_shared.dicom_bounds import DicomBounds
 
 RefusalKind = Literal[
     "too_large", "unsupported", "unsupported_sop_class", "unsupported_transfer_syntax", "invalid"
@@ -99,6 +101,8 @@ class IngestLimits:
     # None: all storage SOP classes.
     sop_classes: frozenset[str] | None = None
     transfer_syntaxes: frozenset[str] = frozenset(DEFAULT_TRANSFER_SYNTAXES)
+    # Inflation and nesting a DICOM file may need before any parser sees it.
+    dicom: DicomBounds = field(default_factory=DicomBounds)
 
     @property
     def accepted_sop_classes(self) -> frozenset[str]:

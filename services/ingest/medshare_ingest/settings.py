@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,6 +56,10 @@ class IngestSettings(CommonSettings):
     dimse_port: int = Field(default=0, ge=0, le=65535)
     dimse_ae_title: str = Field(default="MEDSHARE", min_length=1, max_length=16)
     dimse_allowed_aes: dict[str, str] = Field(default_factory=dict)
+    # An AE title is only a name the caller chooses: bind each to the addresses (or CIDR
+    # networks) its PACS calls from, e.g. {"PACS_A": ["10.20.0.0/24"]}. A title without
+    # an entry is taken from any address, with a warning at start and in /readyz.
+    dimse_allowed_peers: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("accepted_sop_classes", "accepted_transfer_syntaxes", mode="before")
     @classmethod
@@ -77,12 +82,43 @@ class IngestSettings(CommonSettings):
                 raise ValueError("AE titles are 1-16 characters")
         return value
 
+    @field_validator("dimse_allowed_peers")
+    @classmethod
+    def _valid_peers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for addresses in value.values():
+            for address in addresses:
+                ipaddress.ip_network(address, strict=False)  # ValueError names the bad one
+        return value
+
+    @property
+    def unsafe_modes(self) -> list[str]:
+        """What this configuration leaves open, for the start-up log and /readyz."""
+        found = []
+        if self.ingest_api_keys_file is None:
+            found.append(
+                "development mode: no MEDSHARE_INGEST_API_KEYS_FILE, so the X-Institution "
+                "header is trusted and any caller can submit as any institution"
+            )
+        if self.dimse_port:
+            unbound = sorted(set(self.dimse_allowed_aes) - set(self.dimse_allowed_peers))
+            if unbound:
+                found.append(
+                    f"C-STORE AE titles {', '.join(unbound)} are not bound to peer addresses "
+                    "(MEDSHARE_DIMSE_ALLOWED_PEERS): any host may call with them"
+                )
+        return found
+
     @model_validator(mode="after")
     def _scp_has_callers(self) -> IngestSettings:
         if self.dimse_port and not self.dimse_allowed_aes:
             raise ValueError(
                 "MEDSHARE_DIMSE_PORT is set but MEDSHARE_DIMSE_ALLOWED_AES is empty: "
                 'name the calling AE titles, e.g. {"PACS_A": "institution-id"}'
+            )
+        unknown = set(self.dimse_allowed_peers) - set(self.dimse_allowed_aes)
+        if unknown:
+            raise ValueError(
+                "MEDSHARE_DIMSE_ALLOWED_PEERS names AE titles not in MEDSHARE_DIMSE_ALLOWED_AES"
             )
         return self
 
@@ -94,4 +130,5 @@ class IngestSettings(CommonSettings):
             max_instances_per_request=self.max_instances_per_request,
             sop_classes=frozenset(self.accepted_sop_classes) or None,
             transfer_syntaxes=frozenset(self.accepted_transfer_syntaxes),
+            dicom=self.dicom_bounds,
         )

@@ -37,6 +37,7 @@ from medshare_shared.events import (
     deterministic_id,
     envelope,
 )
+from medshare_shared.ids import record_id_for
 from medshare_shared.kafka import publish_event
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.topics import Topics
@@ -56,6 +57,7 @@ class Submission:
     content_type: str
     data: bytes
     submission_id: str | None = None
+    door: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,6 @@ class PublishFailed(NotAccepted):
 
 class StoreUnavailable(NotAccepted):
     """The raw zone could not be written or read in time."""
-
-
-def record_id_for(institution: str, sha256: str) -> str:
-    return hashlib.sha256(f"{institution}\x1f{sha256}".encode()).hexdigest()[:32]
 
 
 def raw_key_for(institution: str, record_id: str) -> str:
@@ -172,6 +170,7 @@ class SubmissionDesk:
                 raw_key=raw_key,
                 submission_id=submission.submission_id,
                 received_at=datetime.now(UTC),
+                door=submission.door,
             ),
             event_type="records.ingested",
             producer=SERVICE,

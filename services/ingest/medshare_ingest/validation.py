@@ -26,10 +26,15 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from medshare_ingest.limits import IngestLimits, InvalidSubmission
 from medshare_shared.case_report import CaseReport
+from medshare_shared.dicom_bounds import DicomBoundsError, check_dicom_bounds
 from medshare_shared.fhir import FhirValidationError, bundle_to_case_report
+from medshare_shared.json_bounds import JsonTooDeep, loads_bounded
 
 FHIR_JSON = "application/fhir+json"
 UNDEFINED_LENGTH = 0xFFFFFFFF
+# Case reports and FHIR Bundles nest a few levels; this leaves room and stops the parser
+# (and validation after it) long before recursion limits.
+JSON_MAX_DEPTH = 64
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # PixelData, Float-, DoubleFloatPixelData
 # Image storage classes that always carry pixel data (CR, DX, MG, IO, CT, enhanced CT,
 # MR, enhanced MR, US, US multi-frame, SC and multi-frame SC, XA, RF, NM, PET, VL,
@@ -106,6 +111,10 @@ def validate_dicom(data: bytes, limits: IngestLimits | None = None) -> DicomFact
     limits.check_object_size(len(data))
     if len(data) < 132 or data[128:132] != b"DICM":
         raise InvalidSubmission("not a DICOM Part 10 file: missing 128-byte preamble and 'DICM'")
+    try:
+        check_dicom_bounds(data, limits.dicom)  # before pydicom: bounded memory and depth
+    except DicomBoundsError as error:
+        raise InvalidSubmission(str(error), error.kind) from None
     problems: list[str] = []
     token = _problems.set(problems)
     try:
@@ -259,8 +268,13 @@ def problems_text(error: ValidationError, known: frozenset[str]) -> str:
 
 
 def parse_json(data: bytes) -> Any:
+    """JSON with bounded nesting (size is bounded by the object limit before this)."""
     try:
-        return json.loads(data)
+        return loads_bounded(data, JSON_MAX_DEPTH)
+    except JsonTooDeep as error:
+        raise InvalidSubmission(f"invalid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidSubmission("invalid JSON: nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidSubmission(
             f"invalid JSON: {type(error).__name__} at {_position(error)}"

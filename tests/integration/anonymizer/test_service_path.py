@@ -30,8 +30,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from medshare_anonymizer.app import create_app
-from medshare_anonymizer.dicom_verifier import verify_bytes
 from medshare_anonymizer.settings import AnonymizerSettings
+from medshare_anonymizer.verify.dicom import verify_bytes
 from medshare_shared.events import RecordIngested, envelope
 from medshare_shared.object_store import ObjectStore
 from medshare_shared.topics import Topics

@@ -176,6 +176,10 @@ async def build_world(catalog: Catalog) -> World:
 async def world(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
-    env = catalog_env(stack_env, Path(tmp_path_factory.mktemp("keys")))
+    # Exact counts: these tests check scoping by counting a handful of records
+    # (small-cell suppression has its own tests in tests/security).
+    env = catalog_env(
+        stack_env, Path(tmp_path_factory.mktemp("keys")), MEDSHARE_CATALOG_SMALL_CELL="1"
+    )
     async with running_catalog(env) as catalog:
         yield await build_world(catalog)

@@ -23,12 +23,12 @@ import httpx
 import pydicom
 from asgi_lifespan import LifespanManager
 from pydicom.data import get_testdata_file
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
 from medshare_catalog.app import create_app
-from medshare_catalog.directory import Directory
-from medshare_catalog.records import RecordStore
 from medshare_catalog.settings import CatalogSettings
+from medshare_catalog.store.agreements import Directory
+from medshare_catalog.store.records import RecordStore
 from medshare_catalog.tokens import Role, TokenIssuer
 from medshare_shared.events import DeidReport, ModelResult, RecordDeidentified, RecordInferred
 from medshare_shared.object_store import ObjectStore
@@ -80,6 +80,8 @@ class Catalog:
         return self.settings.shared_bucket
 
     def token(self, user: str, role: Role, projects: tuple[str, ...] = (), **kw: Any) -> str:
+        """A token for `user` acting as `role`, granting the role in the directory first."""
+        grant_role(self.settings, user, role)
         return self.issuer.issue(user, role, projects, **kw)
 
     def auth(self, user: str, role: Role, projects: tuple[str, ...] = ()) -> dict[str, str]:
@@ -102,7 +104,7 @@ class Catalog:
         """Store an object in the shared zone and fold its events as the topics would."""
         record_id = hashlib.sha256(data + institution.encode()).hexdigest()
         content_type = "application/dicom" if kind == "dicom" else "application/json"
-        key = f"{kind}/{record_id}.{'dcm' if kind == 'dicom' else 'json'}"
+        key = f"{institution}/{kind}/{record_id}.{'dcm' if kind == 'dicom' else 'json'}"
         sha = await self.put_object(data, key, content_type)
         moment = ingested_at or datetime.now(UTC)
         record = RecordDeidentified(
@@ -127,6 +129,14 @@ class Catalog:
             at = moment + timedelta(seconds=offset)
             await self.records.fold_inferred(inferred, uuid.uuid4().hex, at)
         return record_id
+
+
+def grant_role(settings: CatalogSettings, user: str, role: Role) -> None:
+    """The directory's record that `user` holds `role` (roles are looked up per request)."""
+    with MongoClient(settings.mongo_url) as client:
+        client[settings.mongo_db]["principals"].update_one(
+            {"_id": user}, {"$addToSet": {"roles": role}}, upsert=True
+        )
 
 
 def _seeded(settings: CatalogSettings, http: httpx.AsyncClient) -> Catalog:
@@ -166,8 +176,8 @@ async def running_catalog(env: dict[str, str], drop: bool = True) -> AsyncIterat
 @asynccontextmanager
 async def catalog_process(env: dict[str, str], log_dir: Path) -> AsyncIterator[Catalog]:
     """`medshare catalog serve` as a real process on a free port (for the browser)."""
+    from medshare_infra.processes import free_port
     from medshare_infra.services import ServiceProcess
-    from tests.support.pipeline import free_port
 
     settings = settings_from(env)
     service = ServiceProcess("catalog", free_port(), env, log_dir / "catalog.log")

@@ -45,9 +45,9 @@ async def test_projects_agreements_and_tokens_from_the_command_line(
         assert listed[0]["members"] == ["alice"]
         assert listed[0]["agreements"][0]["kinds"] == ["dicom"]
 
-        token = (
-            await run("token", "--user", "alice", "--role", "researcher", "--ttl", "5m")
-        ).strip()
+        issued = await run("token", "--user", "alice", "--role", "researcher", "--ttl", "5m")
+        token = issued.splitlines()[0]  # then "token id: <jti>" on stderr
+        assert issued.splitlines()[1].startswith("token id: ")
         headers = {"Authorization": f"Bearer {token}"}
         assert (await catalog.http.get(f"/records/{record_id}", headers=headers)).status_code == 200
 
@@ -58,6 +58,6 @@ async def test_projects_agreements_and_tokens_from_the_command_line(
         assert duplicate.exit_code == 1 and "project onco exists already" in duplicate.output
         expired = (
             await run("token", "--user", "alice", "--role", "researcher", "--ttl", "-1s")
-        ).strip()
+        ).splitlines()[0]
         refused = await catalog.http.get("/me", headers={"Authorization": f"Bearer {expired}"})
         assert refused.status_code == 401 and refused.json()["detail"] == "token expired"

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 from PIL import Image
 
-from medshare_catalog.thumbnails import thumbnail_key
+from medshare_catalog.store.thumbnails import thumbnail_key
 from tests.integration.catalog.support import catalog_env, image_bytes, running_catalog
 
 

@@ -98,12 +98,12 @@ class Scenario:
         catalog, start = self.catalog, self.start
         data, meta = image_bytes("CT_small.dcm", study_date="20200505")
         self.image_id = hashlib.sha256(data).hexdigest()
-        key = f"dicom/{self.image_id}.dcm"
+        key = f"north/dicom/{self.image_id}.dcm"
         sha = await catalog.put_object(data, key, "application/dicom")
         image = self.deidentified(self.image_id, "dicom", key, sha, len(data), meta)
         report_json = json.dumps({"report": uuid.uuid4().hex}).encode()
         self.report_id = hashlib.sha256(report_json).hexdigest()
-        report_key = f"case_report/{self.report_id}.json"
+        report_key = f"north/case_report/{self.report_id}.json"
         report_sha = await catalog.put_object(report_json, report_key, "application/json")
         report_meta = {
             "sex": "F",

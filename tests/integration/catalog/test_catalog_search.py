@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from medshare_catalog.pipeline import conditions
-from medshare_catalog.records import RecordStore
-from medshare_catalog.search import Searcher, SearchQuery, encode_cursor, read_cursor
-from medshare_catalog.synthetic import synthetic_document, synthetic_event
+from medshare_catalog.query.search import Searcher, SearchQuery, encode_cursor, read_cursor
+from medshare_catalog.query.stages import conditions
+from medshare_catalog.store.records import RecordStore
+from medshare_catalog.store.synthetic import synthetic_document, synthetic_event
 from medshare_shared.events import ModelResult, RecordDeidentified, RecordInferred
 from tests.integration.catalog.support import Catalog, catalog_env, running_catalog
 

@@ -1,4 +1,5 @@
-"""Case reports and FHIR Bundles with fictional patients, and a STOW-RS body builder."""
+"""Case reports and FHIR Bundles with fictional patients, a STOW-RS body builder, and a
+C-STORE sender."""
 
 from __future__ import annotations
 
@@ -81,3 +82,22 @@ def stored_items(answer: dict[str, Any]) -> list[dict[str, Any]]:
 def value(item: dict[str, Any], tag: str) -> Any:
     values = item.get(tag, {}).get("Value", [])
     return values[0] if values else None
+
+
+def c_store(port: int, data: bytes, calling_ae: str) -> int:
+    """Send one instance with pynetdicom as a PACS would; the C-STORE status."""
+    import io
+
+    import pydicom
+    from pynetdicom import AE
+
+    dataset = pydicom.dcmread(io.BytesIO(data))
+    ae = AE(ae_title=calling_ae)
+    ae.add_requested_context(dataset.SOPClassUID, dataset.file_meta.TransferSyntaxUID)
+    assoc = ae.associate("127.0.0.1", port, ae_title="MEDSHARE")
+    assert assoc.is_established
+    try:
+        status = assoc.send_c_store(dataset)
+        return int(status.Status)
+    finally:
+        assoc.release()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from medshare_infra.processes import free_port
 from medshare_infra.services import ServiceProcess
 from tests.integration.ingest.conftest import raw_keys, read_topic
 from tests.integration.ingest.samples import case_report, fhir_bundle
-from tests.support.pipeline import free_port
 
 INSTITUTION = "fairview-imaging"
 CONCURRENCY = 2

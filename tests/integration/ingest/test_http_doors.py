@@ -13,12 +13,12 @@ from typing import Any
 import pydicom
 import pytest
 
-from medshare_ingest.institutions import hash_api_key
-from medshare_ingest.stow import (
+from medshare_ingest.doors.stow.outcomes import (
     FAILURE_CANNOT_UNDERSTAND,
     FAILURE_DATA_SET_MISMATCH,
 )
-from medshare_ingest.submissions import record_id_for
+from medshare_ingest.institutions import hash_api_key
+from medshare_shared.ids import record_id_for
 from tests.integration.ingest.conftest import (
     INSTITUTION,
     RunningIngest,
@@ -169,12 +169,12 @@ async def test_fhir_bundle_errors_name_the_field(
     ingest: RunningIngest, pipeline_env: dict[str, str]
 ) -> None:
     unknown = fhir_bundle()
-    unknown["entry"].append({"resource": {"resourceType": "Medication", "id": "m1"}})
+    unknown["entry"].append({"resource": {"id": "m1"}})  # no resourceType: not a resource
     path, body, headers = _post_bundle(unknown)
     answer = await ingest.client.post(path, content=body, headers=headers)
     assert answer.status_code == 422
     error = answer.json()["error"]
-    assert "Bundle.entry[4].resource" in error and "unsupported resourceType Medication" in error
+    assert "Bundle.entry[4].resource" in error and "resourceType is required" in error
 
     missing = fhir_bundle()
     del missing["entry"][1]["resource"]["status"]  # Encounter.status is required

@@ -13,12 +13,12 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
-from medshare_ingest.sample_data import renewed
-from medshare_ingest.stow import (
+from medshare_ingest.doors.stow.outcomes import (
     FAILURE_OUT_OF_RESOURCES,
     FAILURE_SOP_CLASS_NOT_SUPPORTED,
     FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED,
 )
+from medshare_ingest.sample_data import renewed
 from tests.integration.ingest.conftest import (
     RunningIngest,
     ingest_app,

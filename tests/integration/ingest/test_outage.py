@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from pynetdicom import AE
 
-from medshare_ingest.dimse import REFUSED_OUT_OF_RESOURCES
+from medshare_infra.processes import free_port
+from medshare_ingest.doors.dimse.scp import REFUSED_OUT_OF_RESOURCES
 from tests.integration.ingest.conftest import (
     INSTITUTION,
     ingest_app,
@@ -23,29 +23,11 @@ from tests.integration.ingest.conftest import (
     settings_from,
 )
 from tests.integration.ingest.proxies import KafkaProxy, TcpProxy
-from tests.support.pipeline import free_port
+from tests.integration.ingest.samples import c_store
 
 DICOM = {"Content-Type": "application/dicom"}
 PUBLISH_TIMEOUT_S = 3.0
 PACS_AE = "OUTAGE_PACS"
-
-
-def c_store(port: int, data: bytes) -> int:
-    """Send one instance with pynetdicom as a PACS would; the C-STORE status."""
-    import io
-
-    import pydicom
-
-    dataset = pydicom.dcmread(io.BytesIO(data))
-    ae = AE(ae_title=PACS_AE)
-    ae.add_requested_context(dataset.SOPClassUID, dataset.file_meta.TransferSyntaxUID)
-    assoc = ae.associate("127.0.0.1", port, ae_title="MEDSHARE")
-    assert assoc.is_established
-    try:
-        status = assoc.send_c_store(dataset)
-        return int(status.Status)
-    finally:
-        assoc.release()
 
 
 async def test_broker_outage_is_503_then_one_record_after_recovery(
@@ -82,7 +64,7 @@ async def test_broker_outage_is_503_then_one_record_after_recovery(
             again = await client.post("/instances", content=during, headers=DICOM)
             assert again.status_code == 503
             # The PACS door answers "out of resources" so the PACS retries later.
-            status = await asyncio.to_thread(c_store, dimse_port, fresh_dicom())
+            status = await asyncio.to_thread(c_store, dimse_port, fresh_dicom(), PACS_AE)
             assert status == REFUSED_OUT_OF_RESOURCES
 
             await proxy.open()  # the broker is back
@@ -115,7 +97,7 @@ async def test_broker_outage_is_503_then_one_record_after_recovery(
 def answer_record_id(data: bytes) -> str:
     import hashlib
 
-    from medshare_ingest.submissions import record_id_for
+    from medshare_shared.ids import record_id_for
 
     return record_id_for(INSTITUTION, hashlib.sha256(data).hexdigest())
 

@@ -16,11 +16,11 @@ import pydicom
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from medshare_infra.processes import free_port
 from medshare_infra.services import ServiceProcess
 from medshare_shared.events import RecordSubmitted, envelope
 from tests.integration.ingest.conftest import raw_keys, read_topic
 from tests.integration.ingest.samples import MRN, PATIENT_NAME, PHONE, case_report
-from tests.support.pipeline import free_port
 
 PACS_AE = "PACS_A"
 PACS_INSTITUTION = "st-elsewhere"

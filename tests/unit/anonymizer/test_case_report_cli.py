@@ -1,4 +1,4 @@
-"""`medshare deid report SRC DST` on files: outputs, the JSONL report, exit codes."""
+"""`medshare deid case-reports SRC DST` on files: outputs, the JSONL report, exit codes."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def source(tmp_path: Path) -> Path:
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["report", *args])
+    return CliRunner().invoke(cli, ["case-reports", *args])
 
 
 def test_folder_is_deidentified_with_one_report_line_per_input(
@@ -67,7 +67,7 @@ def test_single_file_and_secret_from_the_environment(
     out = tmp_path / "single"
     result = CliRunner().invoke(
         cli,
-        ["report", str(source / "nested" / "bundle.json"), str(out), "--date-mode", "year"],
+        ["case-reports", str(source / "nested" / "bundle.json"), str(out), "--date-mode", "year"],
         env={"MEDSHARE_ANONYMIZER_SECRET_FILE": str(secret)},
     )
     assert result.exit_code == 0, result.output
@@ -79,7 +79,7 @@ def test_single_file_and_secret_from_the_environment(
 def test_bad_arguments_exit_non_zero(source: Path, tmp_path: Path, secret: Path) -> None:
     no_secret = CliRunner().invoke(
         cli,
-        ["report", str(source), str(tmp_path / "o")],
+        ["case-reports", str(source), str(tmp_path / "o")],
         env={"MEDSHARE_ANONYMIZER_SECRET_FILE": ""},
     )
     assert no_secret.exit_code != 0 and "--secret-file" in no_secret.output

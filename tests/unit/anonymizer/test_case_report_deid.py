@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from medshare_anonymizer.case_report_deid import deidentify_case_report
-from medshare_anonymizer.deidentify import Deidentifier
-from medshare_anonymizer.dicom_deid import deidentify_dicom
-from medshare_anonymizer.pseudonyms import PseudonymKeys
-from medshare_anonymizer.safe_harbor import (
+from medshare_anonymizer.case_report.deidentifier import deidentify_case_report
+from medshare_anonymizer.case_report.safe_harbor import (
     IDENTIFIER_CLASSES,
     RESTRICTED_ZIP3,
     age_band,
     reported_age,
     zip3,
 )
+from medshare_anonymizer.deidentify import Deidentifier
+from medshare_anonymizer.dicom.deidentifier import deidentify_dicom
+from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_shared.case_report import CYTOLOGY_FEATURES, CaseReport
 from tests.unit.anonymizer.conftest import parse, read_bytes, sample_path, to_bytes
 
@@ -248,3 +248,20 @@ def test_deidentifier_serialises_and_rejects_invalid_reports(keys: PseudonymKeys
     assert outcome.options == ["dates:year"]
     bad = deidentifier.run("case_report", "application/json", b'{"report_id": 1}', INSTITUTION)
     assert bad.status == "rejected" and bad.reason == "invalid case report (ValidationError)"
+
+
+@pytest.mark.parametrize("mode", ["year", "shift"])
+def test_the_label_says_which_method_the_dates_followed(keys: PseudonymKeys, mode: str) -> None:
+    """Safe Harbor keeps only years: a shifted full date must not be labelled Safe Harbor."""
+    deidentifier = Deidentifier(keys=keys, dicom_options=frozenset(), case_report_date_mode=mode)  # type: ignore[arg-type]
+    outcome = deidentifier.run("case_report", "application/json",
+                               json.dumps(report_dict()).encode(), INSTITUTION)  # fmt: skip
+    assert outcome.status == "ok" and outcome.output is not None
+    method = json.loads(outcome.output)["deidentification"]["method"]
+    if mode == "year":
+        assert outcome.profile == "HIPAA Safe Harbor 45 CFR 164.514(b)(2)"
+        assert "Safe Harbor 45 CFR" in method and "shifted" not in method
+    else:
+        assert "HIPAA Safe Harbor 45" not in outcome.profile
+        assert outcome.profile == "Safe Harbor except dates: dates shifted per patient"
+        assert "shifted per patient" in method and "HIPAA Safe Harbor 45" not in method

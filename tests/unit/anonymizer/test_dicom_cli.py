@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from medshare_anonymizer.dicom_cli import REPORT_NAME, dicom
+from medshare_anonymizer.dicom.cli import REPORT_NAME, dicom
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 
 from .conftest import SECRET, parse, read_bytes, sample_path, ultrasound_path

@@ -6,7 +6,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from medshare_anonymizer.dicom_deid import deidentify_dicom
+from medshare_anonymizer.dicom.deidentifier import deidentify_dicom
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 
 from .conftest import SECRET, parse, read_bytes, sample_path, to_bytes
@@ -83,7 +83,7 @@ def test_nested_sequences_are_processed_at_every_depth(keys: PseudonymKeys) -> N
     assert out_inner.ReferencedSOPInstanceUID == keys.uid("1.2.3.999.1")
     assert out_inner.ReferencedSOPClassUID == source.SOPClassUID
     assert str(out_inner.PatientName) == keys.patient_pseudonym("hospital-a", "1CT1")
-    assert "OperatorsName" not in out_inner
+    assert out_inner.OperatorsName == ""  # X/Z/D, Type 2 in RT Series: emptied
     assert 0x00191001 not in out_inner and 0x00190010 not in out_inner
 
 
@@ -98,10 +98,12 @@ def test_repeating_groups_overlays_and_curves(keys: PseudonymKeys) -> None:
     for group in (0x6000, 0x6002):
         assert (group << 16) | 0x3000 not in out
         assert (group << 16) | 0x4000 not in out
-        assert (group << 16) | 0x0010 in out  # not listed: overlay geometry stays
+        # The rest of the group requires its data: removed with it, never left dangling.
+        assert (group << 16) | 0x0010 not in out
     assert 0x50003000 not in out
     kept = run(source, keys, "clean-graphics")
     assert 0x60023000 in kept and 0x60004000 in kept and 0x50003000 in kept
+    assert 0x60020010 in kept
 
 
 def _with_private(source: Dataset) -> Dataset:
@@ -203,7 +205,11 @@ def test_clean_structured_content_keeps_sr_tree(keys: PseudonymKeys) -> None:
     source.PatientName = "Zyxwvut^Qponml"
     data = to_bytes(source)
     assert len(source.ContentSequence) > 0
-    assert len(run(data, keys).get("ContentSequence", [])) == 0
+    # D: one dummy TEXT item, valid under the root container, carrying nothing.
+    (dummy,) = run(data, keys).ContentSequence
+    assert (dummy.RelationshipType, dummy.ValueType) == ("CONTAINS", "TEXT")
+    assert dummy.TextValue == "ANONYMIZED"
+    assert dummy.ConceptNameCodeSequence[0].CodeValue == "121106"
     out = run(data, keys, "clean-structured-content")
     assert len(out.ContentSequence) == len(source.ContentSequence)
 

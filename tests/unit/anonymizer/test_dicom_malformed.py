@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from medshare_anonymizer.dicom_deid import deidentify_dicom
+from medshare_anonymizer.dicom.deidentifier import deidentify_dicom
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 
 from .conftest import parse, read_bytes, sample_path, to_bytes

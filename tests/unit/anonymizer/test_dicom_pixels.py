@@ -13,8 +13,9 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from medshare_anonymizer.dicom_deid import deidentify_dicom
-from medshare_anonymizer.pixel_rules import burned_in_suspicion, cleaning_regions
+from medshare_anonymizer.dicom.deidentifier import deidentify_dicom
+from medshare_anonymizer.pixels.regions import cleaning_regions
+from medshare_anonymizer.pixels.suspicion import burned_in_suspicion
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 
 from .conftest import parse, read_bytes, sample_path, to_bytes, ultrasound_path
@@ -33,6 +34,32 @@ def test_ultrasound_quarantined_without_clean_pixel_data(name: str, keys: Pseudo
     assert "clean-pixel-data not enabled" in (result.reason or "")
     source = parse(data)
     assert str(source.PatientName).split("^")[0] not in (result.reason or "")
+
+
+@pytest.mark.parametrize(("name", "band"), [("GREYSCALE_IMAGE.dcm", 38), ("RGB_IMAGE.dcm", 60)])
+def test_quarantined_ultrasound_keeps_a_header_clean_candidate_for_review(
+    name: str, band: int, keys: PseudonymKeys
+) -> None:
+    """A steward reviews the would-be release: header de-identified, pixels untouched."""
+    data = read_bytes(ultrasound_path(name))
+    source = parse(data)
+    result = deidentify_dicom(data, keys, "h")
+    assert result.status == "quarantined" and result.candidate is not None
+    candidate = parse(result.candidate)
+    assert candidate.SOPInstanceUID != source.SOPInstanceUID
+    assert str(candidate.get("PatientName", "")) != str(source.PatientName)
+    assert np.array_equal(np.asarray(candidate.pixel_array), np.asarray(source.pixel_array))
+    # The rule's band, as fractions of the frame: where the steward should look.
+    [region] = result.regions
+    assert region["y0"] == 0 and region["y1"] == pytest.approx(band / int(source.Rows))
+    assert region["x1"] == 1.0
+
+
+def test_refused_document_keeps_no_candidate(keys: PseudonymKeys) -> None:
+    ds = parse(read_bytes(ultrasound_path("GREYSCALE_IMAGE.dcm")))
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.104.1"  # encapsulated PDF: never inspectable
+    result = deidentify_dicom(to_bytes(ds), keys, "h")
+    assert result.status == "quarantined" and result.candidate is None
 
 
 @pytest.mark.parametrize(

@@ -6,17 +6,19 @@ import json
 import pytest
 from pydicom.datadict import tag_for_keyword
 
-from medshare_anonymizer.dicom_options import OPTIONS, validate_options
-from medshare_anonymizer.dicom_profile import (
+from medshare_anonymizer.dicom.options import OPTIONS, validate_options
+from medshare_anonymizer.dicom.profile import (
+    DEFAULT_REFERENCE,
     PROFILE_DIR,
     PROFILE_FILE,
     ProfileRow,
     action_table,
+    build_profile,
     load_profile,
+    render,
     resolve_action,
     resolve_combined,
 )
-from medshare_anonymizer.dicom_profile_build import DEFAULT_REFERENCE, build_profile, render
 
 # An unmodified copy of the standard's table (innolitics/dicom-standard, MIT).
 REFERENCE = PROFILE_DIR / "reference" / "confidentiality_profile_attributes.json"
@@ -87,7 +89,8 @@ def test_unknown_option_is_named_in_the_error() -> None:
 
 def test_combined_code_fallback_rule() -> None:
     assert resolve_combined("X/Z", "AcquisitionDate") == "X"
-    assert resolve_combined("X/Z/D", "OperatorsName") == "X"
+    assert resolve_combined("X/Z/D", "StationName") == "X"
+    assert resolve_combined("X/Z/D", "OperatorsName") == "Z"  # Type 2 in RT Series
     assert resolve_combined("X/Z/D", "InstitutionName") == "D"  # Type 1 in an IOD
     assert resolve_combined("Z/D", "PatientID") == "Z"  # Type 2
     assert resolve_combined("Z/D", "ContentDate") == "D"  # Type 1 in SR

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from medshare_anonymizer.dicom_deid import deidentify_dicom
-from medshare_anonymizer.dicom_verifier import date_renderings, verify
+from medshare_anonymizer.dicom.deidentifier import deidentify_dicom
 from medshare_anonymizer.pseudonyms import PseudonymKeys
+from medshare_anonymizer.verify.dicom import date_renderings, verify
 
 from .conftest import parse, read_bytes, sample_path, to_bytes, ultrasound_path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from typing import Any
@@ -15,6 +16,7 @@ from medshare_shared.fhir import (
     MEDSHARE_FEATURE_SYSTEM,
     FhirValidationError,
     bundle_to_case_report,
+    skipped_resources,
     validate_bundle,
 )
 
@@ -101,14 +103,81 @@ def test_bundle_maps_onto_the_case_report_schema() -> None:
     assert report.report_id == "bundle-77"
 
 
-def test_unknown_resource_type_is_named() -> None:
+def clinical_bundle() -> dict[str, Any]:
+    """The sample plus a second encounter, coded clinical resources, a note and a Claim."""
     document = bundle()
-    document["entry"].append({"resource": {"resourceType": "MedicationRequest", "status": "x"}})
+    note = base64.b64encode(b"Rosalind Quimby tolerated the biopsy; call 217-555-0142.").decode()
+    document["entry"] += [
+        {
+            "resource": {
+                "resourceType": "Encounter",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "period": {"start": "2019-01-02"},
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Procedure",
+                "status": "completed",
+                "code": {"coding": [{"display": "Biopsy of breast"}]},
+                "note": [{"text": "Done by Dr. Whitcombe for Rosalind Quimby."}],
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "MedicationRequest",
+                "status": "active",
+                "medicationCodeableConcept": {"coding": [{"display": "Tamoxifen 20 MG"}]},
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "DocumentReference",
+                "status": "current",
+                "content": [{"attachment": {"contentType": "text/plain", "data": note}}],
+            }
+        },
+        {"resource": {"resourceType": "Claim", "status": "active", "id": "c1"}},
+        {"resource": {"resourceType": "Claim", "status": "active", "id": "c2"}},
+        {"resource": {"resourceType": "Practitioner", "name": [{"family": "Whitcombe"}]}},
+    ]
+    return document  # fmt: skip
+
+
+def test_any_r4_resource_is_accepted_and_skipped_ones_are_counted() -> None:
+    document = clinical_bundle()
+    report = bundle_to_case_report(document)
+    assert skipped_resources(document) == {"Claim": 2, "Practitioner": 1}
+    # One report per patient: the latest encounter dates it, the timeline counts the rest.
+    assert str(report.encounter_date) == "2024-03-05"
+    assert "Timeline: 2 encounters over 5 years" in report.notes
+    assert "Procedures: Biopsy of breast" in report.notes
+    assert "Medications: Tamoxifen 20 MG" in report.notes
+    assert "tolerated the biopsy" in report.notes  # the DocumentReference's text
+    assert "Done by Dr. Whitcombe" in report.notes  # the Procedure's note
+
+
+def test_new_free_text_is_deidentified(keys: PseudonymKeys) -> None:
+    deidentifier = Deidentifier(keys=keys, dicom_options=frozenset(), case_report_date_mode="year")
+    data = json.dumps(clinical_bundle()).encode()
+    outcome = deidentifier.run("case_report", "application/fhir+json", data, "north")
+    assert outcome.status == "ok" and outcome.output is not None
+    released = outcome.output.decode()
+    for value in ("Rosalind", "Quimby", "217-555-0142", "Whitcombe"):
+        assert value not in released
+    assert "tolerated the biopsy" in released
+    assert outcome.metadata["fhir_skipped"] == {"Claim": 2, "Practitioner": 1}
+
+
+def test_error_messages_are_bounded() -> None:
+    document = bundle()
+    document["entry"] += [{"resource": {"status": "x"}} for _ in range(40)]
     with pytest.raises(FhirValidationError) as caught:
         validate_bundle(document)
-    assert caught.value.problems == [
-        ("Bundle.entry[7].resource", "unsupported resourceType MedicationRequest")
-    ]
+    assert len(caught.value.problems) == 40
+    assert str(caught.value).endswith("; and 35 more problems")
+    assert len(str(caught.value)) < 600
 
 
 def test_missing_required_field_names_its_path() -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from medshare_anonymizer.free_text_phi import PhiSpan, detect, merge, redact, scrub
-from medshare_anonymizer.known_phi import KnownIdentifiers
+from medshare_anonymizer.case_report.detector import PhiSpan, detect, merge, redact, scrub
+from medshare_anonymizer.case_report.known_identifiers import KnownIdentifiers
+from medshare_anonymizer.verify.case_report import find_leaks
 from tests.unit.anonymizer.test_case_report_deid import report
 
 
@@ -105,5 +106,6 @@ def test_known_identifiers_are_removed_in_any_case_and_format() -> None:
 
 def test_verifier_reports_paths_not_values() -> None:
     known = KnownIdentifiers.of(report())
-    leaks = known.find_leaks({"a": {"b": ["fine", "Dr. Whitcombe"]}, "Quimby": 1, "n": 4471923})
+    document = {"a": {"b": ["fine", "Dr. Whitcombe"]}, "Quimby": 1, "n": 4471923}
+    leaks = find_leaks(known, document)
     assert leaks == ["a.b[1]", "$.<key>"]  # numbers are measurements, never scanned

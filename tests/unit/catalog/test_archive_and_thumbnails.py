@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from medshare_catalog.archive import stream_archive
-from medshare_catalog.thumbnails import render_thumbnail
+from medshare_catalog.datasets.archive import stream_archive
+from medshare_catalog.store.thumbnails import render_thumbnail
 
 OBJECTS = {"a" * 64: b"\x00DICM-bytes" * 100, "b" * 64: b'{"report": 1}'}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from medshare_catalog.derive import derive, model_key, record_lineage, release_state, tokens
+from medshare_catalog.store.derive import derive, record_lineage, release_state, tokens
+from medshare_catalog.store.record import model_key
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 GATES = ("burned-in-text",)

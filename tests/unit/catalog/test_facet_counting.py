@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from medshare_catalog.facets import FACET_SIZE, facet_counts, ranked
-from medshare_catalog.plan import WINDOWED_FROM, ResultSizes
-from medshare_catalog.recent import driver
+from medshare_catalog.query.facets import FACET_SIZE, facet_counts, ranked
+from medshare_catalog.query.newest_first import driver
+from medshare_catalog.query.planner import WINDOWED_FROM, ResultSizes
 
 
 def test_values_rank_by_count_then_bson_order_and_skip_nulls() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
-from medshare_catalog.records import fact_rank, newer_than_stored
+from medshare_catalog.store.record import fact_rank
+from medshare_catalog.store.records import newer_than_stored
 
 T0 = datetime(2026, 3, 1, 9, 59, 59, 999000, tzinfo=UTC)
 

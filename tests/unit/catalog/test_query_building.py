@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from medshare_catalog.qido import QidoError, condition_for, keyword_of, parse
-from medshare_catalog.search import (
+from medshare_catalog.query.qido import QidoError, condition_for, keyword_of, parse
+from medshare_catalog.query.search import (
     QueryError,
     SearchQuery,
     after_cursor,
@@ -72,7 +72,9 @@ def test_output_filters_need_a_field_and_a_safe_name() -> None:
 def test_saved_query_round_trip() -> None:
     query = SearchQuery(modality=["CT"], year_to=2020, q="chest")
     assert SearchQuery.from_dict(query.as_dict()) == query
-    assert SearchQuery.from_dict({"modality": ["CT"], "unknown": 1}).modality == ["CT"]
+    for bad in ({"modality": ["CT"], "unknown": 1}, {"model": {"$ne": "x"}}, {"q": {"$ne": 1}}):
+        with pytest.raises(QueryError):
+            SearchQuery.from_dict(bad)
 
 
 def test_cursor_round_trip_and_tampering() -> None:
@@ -127,7 +129,7 @@ def test_qido_parse_controls_and_levels() -> None:
 
 
 def test_filters_become_single_condition_stages_most_selective_first() -> None:
-    from medshare_catalog.pipeline import driving_field, match_stages
+    from medshare_catalog.query.stages import driving_field, match_stages
 
     researcher = {"cataloged": True, "release.state": "released", "institution": {"$in": ["a"]}}
     assert driving_field({"cataloged": True}) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from medshare_catalog.risk import NAMES, assess, generalised, grouped, quasi_identifiers
+from medshare_catalog.datasets.risk import NAMES, assess, generalised, grouped, quasi_identifiers
 
 
 def person(
@@ -66,7 +66,7 @@ def test_suggested_steps_really_reach_k() -> None:
     assert report["suggestions"][0]["k"] >= 4
     # Replay the steps by level and confirm the k they claim.
     levels = [0] * len(NAMES)
-    from medshare_catalog.risk import QUASI_IDENTIFIERS
+    from medshare_catalog.datasets.risk import QUASI_IDENTIFIERS
 
     for index, qi in enumerate(QUASI_IDENTIFIERS):
         levels[index] = sum(1 for step in qi.ladder if step.description in steps)

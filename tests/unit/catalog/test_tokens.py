@@ -65,7 +65,7 @@ def test_other_key_and_unsigned_tokens_are_refused() -> None:
 
 def test_unknown_role_or_missing_claims_are_refused() -> None:
     now = int(datetime.now(UTC).timestamp())
-    base = {"iss": ISSUER, "aud": ISSUER, "sub": "eve", "iat": now, "exp": now + 60}
+    base = {"iss": ISSUER, "aud": ISSUER, "sub": "eve", "iat": now, "exp": now + 60, "jti": "x1"}
     with pytest.raises(TokenError, match="role"):
         TokenIssuer(KEY).verify(jwt.encode({**base, "role": "root"}, KEY, algorithm="HS256"))
     without_exp = {k: v for k, v in base.items() if k != "exp"}

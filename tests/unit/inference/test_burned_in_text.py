@@ -36,6 +36,9 @@ MIN_FILE_RECALL = 0.9
 MIN_FRAME_RECALL = 0.9
 # The 4x4 cells (row, column) that hold burned-in text in the two single-frame ultrasounds,
 # labelled by looking at the images as the model sees them (256x256).
+# Trains the detector (minutes on two cores) when MEDSHARE_CACHE has no copy yet.
+pytestmark = pytest.mark.slow
+
 TEXT_CELLS = {
     "GREYSCALE_IMAGE.dcm": {(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (3, 3)},
     "RGB_IMAGE.dcm": {(0, 0), (0, 1), (0, 2), (0, 3), (1, 3), (3, 2)},

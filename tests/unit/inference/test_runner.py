@@ -10,13 +10,13 @@ import pytest
 import torch
 from minio.error import S3Error
 
-from medshare_inference.changes import ModelChanged
-from medshare_inference.host import ModelHost
 from medshare_inference.models import TrainedModel
 from medshare_inference.models.breast_cancer import load_data
 from medshare_inference.models.image_sources import pydicom_files
+from medshare_inference.promotions import ModelChanged
 from medshare_inference.registry import ModelRegistry, select_models
 from medshare_inference.runner import BatchRunner
+from medshare_inference.served_models import ModelHost
 from medshare_inference.serving import LoadedModel
 from medshare_shared.case_report import CYTOLOGY_FEATURES
 from medshare_shared.events import DeidentifiedEvent, DeidReport, RecordDeidentified, envelope

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import yaml
 
-from medshare_ingest.asyncapi import ingest_asyncapi
+from medshare_ingest.doors.kafka.asyncapi import ingest_asyncapi
 from medshare_ingest.settings import IngestSettings
 from medshare_shared.settings import load_settings
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import httpx
 from pydicom.data import get_testdata_file
 
-from medshare_ingest.importer import (
+from medshare_ingest.doors.bulk.importer import (
     HttpSender,
     ImportItem,
     ImportSummary,

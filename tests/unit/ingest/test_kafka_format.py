@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from medshare_ingest.kafka_format import UnreadableMessage, read_submitted
+from medshare_ingest.doors.kafka.messages import UnreadableMessage, read_submitted
 from medshare_shared.events import RecordSubmitted, envelope
 
 

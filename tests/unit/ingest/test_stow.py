@@ -3,12 +3,11 @@ from pathlib import Path
 import pytest
 from pydicom.data import get_testdata_file
 
-from medshare_ingest.stow import (
+from medshare_ingest.doors.stow.multipart import MultipartError, split_multipart
+from medshare_ingest.doors.stow.outcomes import (
     FAILURE_CANNOT_UNDERSTAND,
     InstanceOutcome,
-    MultipartError,
     identify,
-    split_multipart,
     stow_response,
 )
 

@@ -159,6 +159,9 @@ ENCOUNTER = {"resource": {"resourceType": "Encounter", "status": "finished",
 
 def test_fhir_bundle_checked_and_stored_as_fhir() -> None:
     assert check_case_report(fhir([PATIENT, ENCOUNTER]), FHIR_JSON) == FHIR_JSON
+    # Resources a case report does not read are accepted (and skipped).
+    claim = {"resource": {"resourceType": "Claim", "status": "active"}}
+    assert check_case_report(fhir([PATIENT, ENCOUNTER, claim]), FHIR_JSON) == FHIR_JSON
     # Sent as plain JSON, a Bundle is still recognised by its resourceType.
     assert check_case_report(fhir([PATIENT, ENCOUNTER]), "application/json") == FHIR_JSON
 
@@ -166,7 +169,7 @@ def test_fhir_bundle_checked_and_stored_as_fhir() -> None:
 @pytest.mark.parametrize(
     ("entries", "named"),
     [
-        ([PATIENT, ENCOUNTER, {"resource": {"resourceType": "Claim"}}], "resourceType Claim"),
+        ([PATIENT, ENCOUNTER, {"resource": {"status": "active"}}], "resourceType is required"),
         ([PATIENT, {"resource": {"resourceType": "Encounter", "class": {"code": "AMB"}}}],
          r"Bundle\.entry\[1\]\.resource\(Encounter\)\.status"),
         ([ENCOUNTER], "exactly one Patient"),

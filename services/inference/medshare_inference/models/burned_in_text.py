@@ -8,7 +8,7 @@ evaluated on held-out image families, held-out fonts and deid-data's real ultras
 Training is deterministic for a seed and a thread count: a pool of samples is rendered
 in chunks seeded by (seed, chunk), each step draws from it with a generator seeded by
 (seed, step), and kernels are deterministic. It takes a few minutes on two cores, so
-`train()` caches the result (models.cache) keyed by the code, the seed and the packages.
+`train()` caches the result (models.trained_weights) keyed by the code, the seed and the packages.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from medshare_inference.models.cache import cached, training_key
 from medshare_inference.models.detector_data import (
     GRID,
     INPUT_SIZE,
@@ -52,6 +51,7 @@ from medshare_inference.models.manifest import (
     TrainingData,
 )
 from medshare_inference.models.text_detector_net import BurnedInTextNet
+from medshare_inference.models.trained_weights import cached, training_key
 from medshare_inference.models.training import DEFAULT_SEED, ProgressCallback, TrainedModel
 
 NAME = "burned-in-text"

@@ -1,0 +1,1 @@
+"""medshare's benchmarks, the peers they are compared with, and their plots."""

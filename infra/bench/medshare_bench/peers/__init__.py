@@ -1,0 +1,1 @@
+"""The tools medshare is measured against: other de-identifiers and Orthanc."""

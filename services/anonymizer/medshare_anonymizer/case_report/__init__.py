@@ -1,0 +1,1 @@
+"""Case-report de-identification by HIPAA Safe Harbor, with free-text PHI detection."""

@@ -1,0 +1,147 @@
+"""PHI recognised by its shape in other countries' conventions, or by the words before it.
+
+Complements `patterns` (US shapes): international and national phone numbers, masked
+and partial numbers, dates written as "3-May-2024", "1976.11.20", "the 28th", "May '19"
+or after a weekday, ages over 89 in words or stated bare ("she is 94"), identifiers
+named by their cue ("Case: S45-54853", "tow ticket", "plate"), UK and Canadian
+postcodes, rural routes, and names after a verb of authorship ("grossed by lakshmi
+iyer"), whatever their case.
+"""
+
+from __future__ import annotations
+
+import re
+
+from medshare_anonymizer.case_report.patterns import DAY_NUMBER as _D
+from medshare_anonymizer.case_report.patterns import MONTH_NAME as _MONTH
+from medshare_anonymizer.case_report.patterns import MONTH_NUMBER as _M
+
+_MON3 = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+_WEEKDAY = r"(?:Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)(?:day|sday|nesday|rsday|urday)?\.?"
+
+DATES = [
+    re.compile(p)
+    for p in (
+        # 3-May-2024, 22-JUL, 08 APR 19
+        rf"(?i)(?<![\w-]){_D}[- ]{_MON3}[a-z]*\.?(?:[- ](?:(?:19|20)\d{{2}}|'?\d{{2}}))?(?![\w-])",
+        # 1976.11.20
+        rf"(?<![\d.])(?:19|20)\d{{2}}\.{_M}\.{_D}(?!\d|\.\d)",
+        # Thu 24/3, Saturday 10th July 2021, Tuesday, March 5
+        rf"\b{_WEEKDAY},?\s+(?:{_D}/{_M}(?:/\d{{2,4}})?|{_D}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTH}"
+        rf"(?:,?\s+(?:19|20)\d{{2}})?|{_MONTH}\s+{_D}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d{{2}})?)",
+        # the 28th
+        rf"(?i:\bthe\s+)(?P<phi>{_D}(?:st|nd|rd|th))\b",
+        # May '19
+        rf"\b{_MONTH}\s+['’]\d{{2}}\b",
+        # Dec. 10 2020, 12/5/18
+        rf"\b{_MONTH}\s+{_D}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b",
+        rf"(?<![\d/.-]){_M}/{_D}/\d{{2}}(?![\d/])",
+    )
+]
+PHONES = [
+    re.compile(p)
+    for p in (
+        # +44 20 7053 5383, +420 669 430 791, +52 55 1234 5678, +91-98765-43210
+        r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,5}\)?){2,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\d)",
+        # 020 7993 6309, 04960 058395, (08) 9728 6683, 0405 404 425
+        r"(?<![\w(])(?:\(0\d{1,4}\)|0\d{1,4})[\s-]\d{3,4}[\s-]?\d{3,4}(?!\d)",
+        # xxx-xxx-3817, ***-**-1234
+        r"(?i)\b[x*#]{3}[-.\s][x*#]{3}[-.\s](?P<phi>\d{4})\b",
+        # ending 4471, ending in 9371, last four 0263
+        r"(?i:\b(?:ending(?:\s+in)?|last\s+(?:four|4)(?:\s+digits)?(?:\s+of)?|ends\s+in)\s*:?\s*)"
+        r"(?P<phi>\d{4})\b",
+        # ...555-0143
+        r"(?:\.\.\.|…)\s?(?P<phi>\d{2,4}(?:[-.\s]\d{3,4})?)\b",
+        # pagers and bleeps are short internal numbers: "Pager 0665", "bleep 36244"
+        r"(?i:\b(?:pager|bleep|beeper|page)\b\.?\s*(?:#|no\.?|number)?\s*:?\s*)"
+        r"(?P<phi>\d{3,7})\b(?![.,]\d)",
+        # extensions on their own: ext. 4471, x221
+        r"(?i:\b(?:ext|extension|x)\.?\s?)(?P<phi>\d{3,5})\b(?!\s*(?:mg|ml|mm|cm|kg|%))",
+    )
+]
+_NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_DASH = r"[-‐‑‒–—\s]"
+AGES = [
+    re.compile(p)
+    for p in (
+        # ninety-two-year-old, one hundred and two-year-old, ninety years of age
+        rf"(?i)\b(?:ninety(?:[- ]{_NUMBER_WORD})?|(?:a |one )?hundred(?:[- ](?:and[- ])?"
+        rf"(?:{_NUMBER_WORD}|ten))?)(?=[- ]years?[- ]old|\s+years?\s+(?:of\s+age|old)|[- ]yo\b)",
+        # she is 94, patient was 97 (not "HR is 94 bpm")
+        r"(?i:\b(?:he|she|they|patient|pt|who)\s+(?:is|was|turned|turns|is now|was now)\s+)"
+        r"(?P<phi>9\d|1[01]\d)\b(?!\s*(?:%|/|\.\d|[a-zA-Z°]))",
+        r"(?i:\b(?:aged?|age:)\s*)(?P<phi>ninety(?:[- ]" + _NUMBER_WORD + r")?)\b",
+        r"(?i)\b(?:9\d|1[01]\d)(?=[- ]?(?:year|yr)s?[- ]old\b)",
+        # typographic hyphens and other spellings: 92‑year‑old, 93 y.o., 95-yr-old
+        rf"(?i)\b(?:9\d|1[01]\d|ninety(?:{_DASH}{_NUMBER_WORD})?)(?={_DASH}?(?:years?|yrs?|y)"
+        rf"(?:{_DASH}|\.\s?)?(?:old|o\.?)(?!\w))",
+    )
+]
+_ID_CUE = (
+    r"case|case no\.?|accession|acc|specimen|report|police report|incident|ticket|tow ticket|"
+    r"tow|claim|MBI|medicare|medicaid|member|member id|policy|group|plan|subscriber|unit no\.?|"
+    r"unit number|hospital no\.?|NHS|NHS no\.?|health card|OHIP|card|IBAN|account|acct|"
+    r"licen[cs]e|DL|DEA|NPI|serial|S/N|SN|device|lot|VIN|plate|registration|reg\.?|tag|badge|"
+    r"employee|passport|booking|reference|ref|confirmation|order|requisition|encounter|visit|"
+    r"MRN|chart|record|ID"
+)
+# A cue may name itself twice ("Medicare MBI", "Unit No."); the value holds a digit in its
+# first word, or is grouped after a short capitalised prefix ("ZGP 308 435 024"), so
+# "ID consult 2016.05.15" is a consult, not an identifier.
+LABELLED_ID = re.compile(
+    rf"(?i:\b(?:{_ID_CUE}))(?:\b|(?<=\.))(?:\s*(?:no\.?|number|#|id))?(?i:\s+(?:MBI|ID|no\.?|number)\b)?"
+    r"\s*[:#=]?\s*"
+    r"(?P<phi>(?!(?:19|20)\d\d\b)(?=[A-Za-z0-9/.-]*\d|[A-Z0-9]{1,5} [A-Z0-9]*\d)[A-Za-z0-9]"
+    r"(?:[A-Za-z0-9/.-]|(?<=[A-Za-z0-9]) (?=[A-Z0-9]{2,4}\b)){2,}[A-Za-z0-9])"
+    r"(?!\s*(?:mg|mcg|ml|mL|g|kg|units?|%|mmol|mm|cm|IU)\b)"
+)
+SHAPED_IDS = [
+    re.compile(r"(?<![\w.-])[A-Z]{1,5}-(?:\d{2,}|[A-Z]{1,5})-\d{3,}(?:-\d+)?(?![\w-])"),
+    re.compile(r"(?<![\w.-])[A-Z]\d{2}-\d{4,}(?![\w-])"),  # S45-54853
+    re.compile(r"(?<![\w.-])\d[A-Z][A-Z0-9]\d[A-Z][A-Z0-9]\d[A-Z]{2}\d{2}(?![\w-])"),  # MBI
+    re.compile(r"(?<![\w.-])[A-Z]{2}\d{2}[A-Z0-9]{11,30}(?![\w-])"),  # IBAN
+]
+POSTCODES = [
+    re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2}\b"),  # UK
+    re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b"),  # CA
+    re.compile(r"(?<![\d-])\d{5}-\d{4}(?![\d-])"),
+]
+RURAL_ROUTE = re.compile(
+    r"(?i)\b(?:R\.R\.|Rural Route|Star Route)\s*#?\s*\d+(?:,?\s+Box\s+\d+)?"
+    # "RR 22" alone is a respiratory rate: the abbreviation needs a box or a town after it
+    r"|\b(?:RR|HC)\s*#?\s*\d+(?:,?\s+Box\s+\d+|(?=,\s+[A-Z][a-z]+\b))"
+    r"|\bBox\s+\d+,?\s+RR\s*\d+"
+)
+# Verbs of authorship or contact before a person, whatever the person's case.
+NAME_CUE = re.compile(
+    r"(?i)\b(?:grossed|dictated|signed|reviewed|seen|examined|transcribed|verified|authored|"
+    r"interpreted|discussed|spoke|spoken|called|accompanied|attended|witnessed|performed|"
+    r"entered|released|prepared|cosigned|co-signed|read|covered|triaged|evaluated|"
+    r"referred|messaged|paged|consulted|contacted)\s+(?:by|with|to|from)\s+"
+    r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+)
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?")
+
+
+def cued_name(text: str, start: int, ordinary: frozenset[str], names: frozenset[str]) -> int:
+    """End of the name (up to three words) that starts at `start`, or `start` if none."""
+    end = start
+    for _ in range(3):
+        match = _WORD.match(text, end)
+        if match is None:
+            break
+        word = match.group().rstrip(".").lower()
+        if len(word) == 1 and match.group().endswith("."):  # an initial
+            end = match.end()
+        elif word in ordinary and word not in names:
+            break
+        else:
+            end = match.end()
+            if match.group().endswith("."):  # a full stop ends the sentence and the name
+                end -= 1
+                break
+        following = re.match(r" (?=\S)", text[end : end + 2])
+        if following is None:
+            break
+        end += 1
+    return end if text[end - 1 : end] != " " else end - 1

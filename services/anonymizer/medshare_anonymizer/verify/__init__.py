@@ -1,0 +1,1 @@
+"""Independent checks that no identifying source value survives in an output."""

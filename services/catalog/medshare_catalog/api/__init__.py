@@ -1,0 +1,1 @@
+"""HTTP routers: records, review, datasets, DICOMweb, administration, and who may call them."""

@@ -1,0 +1,1 @@
+"""Datasets: the re-identification risk gate, freezing, manifests and archives."""

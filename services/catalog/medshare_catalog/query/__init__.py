@@ -1,0 +1,1 @@
+"""Catalog queries: filters, ordered `$match` stages, plans, pages, facets, statistics, QIDO."""

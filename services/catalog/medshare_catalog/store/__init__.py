@@ -1,0 +1,1 @@
+"""The only code that reads and writes MongoDB, and the shared zone's objects."""

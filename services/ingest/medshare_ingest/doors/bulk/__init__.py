@@ -1,0 +1,1 @@
+"""Bulk import: files from disk sent through the HTTP or Kafka door."""

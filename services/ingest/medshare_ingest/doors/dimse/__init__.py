@@ -1,0 +1,1 @@
+"""DICOM C-STORE: the storage SCP that PACS and modalities send to."""

@@ -1,0 +1,1 @@
+"""HTTP doors: one DICOM instance or one case report per request."""

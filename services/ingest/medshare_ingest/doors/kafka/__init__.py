@@ -1,0 +1,1 @@
+"""The Kafka door: institutions publish records to records.submitted."""

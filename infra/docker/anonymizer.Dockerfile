@@ -7,7 +7,11 @@ RUN python -m venv /opt/medshare \
  && /opt/medshare/bin/pip install --no-cache-dir ./shared ./services/anonymizer
 
 FROM python:3.11-slim
-RUN useradd --system --uid 10001 medshare
+# OpenCV (pulled in by the OCR engine, rapidocr) loads libGL and GLib even headless.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends libgl1 libglib2.0-0 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 medshare
 COPY --from=build /opt/medshare /opt/medshare
 ENV PATH=/opt/medshare/bin:$PATH \
     PYTHONUNBUFFERED=1 \

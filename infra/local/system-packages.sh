@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives as real peers: dcmtk's storescu (a PACS
 # pushing over DICOM C-STORE), Chromium with its driver (the catalog page's
-# browser test) and dicom3tools' dciodvfy (judges every de-identified output valid). Installed only when missing, so later runs cost nothing.
+# browser test), dicom3tools' dciodvfy (judges every de-identified output valid) and
+# tesseract (a second OCR engine that judges released pixels; libgl1 is what OpenCV
+# loads for the anonymizer's own OCR). Installed only when missing, so later runs cost nothing.
 set -euo pipefail
-PACKAGES=(dcmtk chromium chromium-driver dicom3tools)
+PACKAGES=(dcmtk chromium chromium-driver dicom3tools tesseract-ocr tesseract-ocr-eng libgl1)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -9,10 +9,13 @@ written last, so an interrupted download is redone rather than half-used.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 # Pinned versions: the local stack is reproducible, upgrades are a one-line change.
@@ -33,6 +36,19 @@ def cache_dir() -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _installing(target: Path) -> Iterator[None]:
+    """One installer per tool at a time: two sessions on one machine (a test run and
+    a demo) may both find the tool missing; the second waits, then finds it stamped."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def run_step(command: list[str], what: str, env: dict[str, str] | None = None) -> str:
     """Run one install step; its stdout, or ToolInstallError with the output's tail."""
     result = subprocess.run(
@@ -51,6 +67,16 @@ def maven_libs(name: str, version: str, artifacts: list[tuple[str, str, str]]) -
     stamp = target / ".complete"
     if stamp.exists():
         return target / "libs"
+    with _installing(target):
+        if not stamp.exists():
+            _fetch_maven(name, version, artifacts, target)
+    return target / "libs"
+
+
+def _fetch_maven(
+    name: str, version: str, artifacts: list[tuple[str, str, str]], target: Path
+) -> None:
+    stamp = target / ".complete"
     if shutil.which("mvn") is None:
         raise ToolInstallError(f"Maven (mvn) is needed once to fetch the {name} jars")
     dependencies = "".join(
@@ -84,7 +110,6 @@ def maven_libs(name: str, version: str, artifacts: list[tuple[str, str, str]]) -
         f"fetching {name} {version} from Maven Central",
     )
     stamp.write_text(version)
-    return target / "libs"
 
 
 def kafka_libs() -> Path:
@@ -104,6 +129,14 @@ def python_tool(name: str, requirement: str, executable: str) -> Path:
     script = target / "bin" / executable
     if stamp.exists() and stamp.read_text() == requirement and script.exists():
         return script
+    with _installing(target):
+        if not (stamp.exists() and stamp.read_text() == requirement and script.exists()):
+            _install_python_tool(target, requirement, executable)
+    return script
+
+
+def _install_python_tool(target: Path, requirement: str, executable: str) -> None:
+    name, stamp, script = target.name, target / ".complete", target / "bin" / executable
     if target.exists():
         shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +157,6 @@ def python_tool(name: str, requirement: str, executable: str) -> Path:
     if not script.exists():
         raise ToolInstallError(f"{requirement} installed but has no {executable} script")
     stamp.write_text(requirement)
-    return script
 
 
 SYNTHEA_VERSION = "3.3.0"

@@ -90,6 +90,10 @@ def fresh_copy(template: bytes, rng: random.Random) -> bytes:
     from pydicom.uid import generate_uid
 
     dataset = pydicom.dcmread(io.BytesIO(template))
+    # Reading converts elements lazily; a file that says explicit VR but is implicit
+    # keeps raw elements without a VR, which cannot be written explicitly until read.
+    for _ in dataset.iterall():
+        pass
     entropy = [str(rng.getrandbits(64))]
     study, series, instance = (generate_uid(entropy_srcs=[*entropy, part]) for part in "abc")
     dataset.StudyInstanceUID = study

@@ -208,7 +208,7 @@ async def test_service_releases_quarantines_and_rejects_with_no_phi_past_the_raw
                            for n in ("ct", "compressed")}  # fmt: skip
 
     us = quarantined[records["ultrasound"]]["payload"]
-    assert us["stage"] == "anonymizer" and "burned-in annotation suspected" in us["reason"]
+    assert us["stage"] == "anonymizer" and "text read in pixels" in us["reason"]
     assert "clean-pixel-data not enabled" in us["reason"]
     leak = quarantined[records["leak"]]["payload"]
     path = "AnatomicRegionSequence[0].AnatomicRegionModifierSequence[0].CodeMeaning"

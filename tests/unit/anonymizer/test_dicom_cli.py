@@ -57,7 +57,7 @@ def test_every_dicom_file_gets_a_report_line_and_ok_ones_a_mirrored_output(
     assert isinstance(ct["actions"], dict) and ct["actions"]["X"] > 0 and ct["actions"]["U"] >= 3
     assert lines["study/series/IM0001"]["output"] == "study/series/IM0001"
     assert lines["study/us.dcm"]["status"] == "quarantined"
-    assert "burned-in annotation" in str(lines["study/us.dcm"]["reason"])
+    assert "text read in pixels" in str(lines["study/us.dcm"]["reason"])
     assert lines["study/cut.dcm"]["status"] == "rejected"
     assert "truncated" in str(lines["study/cut.dcm"]["reason"])
     written = sorted(p.relative_to(destination).as_posix() for p in destination.rglob("*"))

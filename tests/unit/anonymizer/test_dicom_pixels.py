@@ -15,7 +15,6 @@ from pydicom.uid import (
 
 from medshare_anonymizer.dicom.deidentifier import deidentify_dicom
 from medshare_anonymizer.pixels.regions import cleaning_regions
-from medshare_anonymizer.pixels.suspicion import burned_in_suspicion
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 
 from .conftest import parse, read_bytes, sample_path, to_bytes, ultrasound_path
@@ -30,7 +29,8 @@ def test_ultrasound_quarantined_without_clean_pixel_data(name: str, keys: Pseudo
     data = read_bytes(ultrasound_path(name))
     result = deidentify_dicom(data, keys, "h")
     assert result.status == "quarantined" and result.output is None
-    assert "burned-in annotation suspected" in (result.reason or "")
+    # Their burned-in demographics are read by OCR, not guessed from Modality=US.
+    assert "text read in pixels" in (result.reason or "")
     assert "clean-pixel-data not enabled" in (result.reason or "")
     source = parse(data)
     assert str(source.PatientName).split("^")[0] not in (result.reason or "")
@@ -49,10 +49,12 @@ def test_quarantined_ultrasound_keeps_a_header_clean_candidate_for_review(
     assert candidate.SOPInstanceUID != source.SOPInstanceUID
     assert str(candidate.get("PatientName", "")) != str(source.PatientName)
     assert np.array_equal(np.asarray(candidate.pixel_array), np.asarray(source.pixel_array))
-    # The rule's band, as fractions of the frame: where the steward should look.
-    [region] = result.regions
-    assert region["y0"] == 0 and region["y1"] == pytest.approx(band / int(source.Rows))
-    assert region["x1"] == 1.0
+    # Where the steward should look, as fractions of the frame: the lines OCR read (some
+    # in the vendor's demographics band at the top) and the region rule's band.
+    rules = [r for r in result.regions if r["source"] == "rule"]
+    read = [r for r in result.regions if r["source"] == "ocr"]
+    assert len(rules) == 1 and rules[0]["y1"] == pytest.approx(band / int(source.Rows))
+    assert any(r["y1"] <= band / int(source.Rows) for r in read)
 
 
 def test_refused_document_keeps_no_candidate(keys: PseudonymKeys) -> None:
@@ -85,7 +87,11 @@ def test_ultrasound_cleaned_region_is_zero_and_rest_unchanged(
     rest_after = frames[:, band:] if frames is not None else after[band:]
     rest_before = before[:, band:] if frames is not None else before[band:]
     assert not top.any()  # every pixel of the demographics band is 0
-    assert np.array_equal(rest_after, rest_before)
+    # Below the band only the lines OCR read were blanked: pixels kept or set to 0, and
+    # most of the image untouched.
+    changed = rest_after != rest_before
+    assert not rest_after[changed].any()
+    assert changed.mean() < 0.05
     assert out.BurnedInAnnotation == "NO"
     assert out.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
     assert "113101" in [i.CodeValue for i in out.DeidentificationMethodCodeSequence]
@@ -145,18 +151,27 @@ def test_every_transfer_syntax_is_decoded_cleaned_and_re_encoded(
     if not multi:
         top, rest = (slice(0, band),), (slice(band, None),)
     assert not after[top].any()  # every pixel of the header band is 0 in every frame
-    assert np.array_equal(after[rest], before[rest])  # the rest survives exactly
+    if result.screening["lines"] == 0:
+        assert np.array_equal(after[rest], before[rest])  # the rest survives exactly
+    else:  # the sample's own burned-in lines (OBXXXX1A's) were blanked too, nothing else
+        changed = after[rest] != before[rest]
+        assert not after[rest][changed].any() and changed.mean() < 0.05
     if str(source.PhotometricInterpretation).startswith("YBR"):
         assert out.PhotometricInterpretation == "RGB"
     assert out.BurnedInAnnotation == "NO"
 
 
-def test_secondary_capture_without_rule_stays_quarantined(keys: PseudonymKeys) -> None:
+@pytest.mark.parametrize("options", [frozenset(), CLEAN], ids=["plain", "clean"])
+def test_secondary_capture_without_text_is_released_unchanged(
+    options: frozenset[str], keys: PseudonymKeys
+) -> None:
+    """Modality and SOP class no longer withhold an image: OCR finds no text here."""
     data = read_bytes(sample_path("SC_rgb_rle.dcm"))
-    assert burned_in_suspicion(parse(data)) is not None
-    result = deidentify_dicom(data, keys, "h", CLEAN)
-    assert result.status == "quarantined"
-    assert "no pixel-cleaning rule" in (result.reason or "")
+    result = deidentify_dicom(data, keys, "h", options)
+    assert result.status == "ok", result.reason
+    assert result.screening["frames"] == 1 and result.screening["lines"] == 0
+    assert result.output is not None
+    assert np.array_equal(parse(result.output).pixel_array, parse(data).pixel_array)
 
 
 def test_burned_in_flag_on_ordinary_modality_is_honoured(keys: PseudonymKeys) -> None:
@@ -173,4 +188,6 @@ def test_pixels_no_decoder_can_read_are_quarantined(keys: PseudonymKeys) -> None
     data = _as_ultrasound_with_header_band("JPEG-lossy.dcm", 16)
     result = deidentify_dicom(data, keys, "h", CLEAN)
     assert result.status == "quarantined" and result.output is None
-    assert result.reason == "pixel data could not be decoded (RuntimeError)"
+    assert result.reason == (
+        "pixel data could not be decoded (RuntimeError); text in pixels cannot be ruled out"
+    )

@@ -76,7 +76,8 @@ def introduced(options: frozenset[str]) -> tuple[int, dict[str, list[str]]]:
 def test_header_rewrite_adds_no_dciodvfy_error(
     options: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(deidentifier, "burned_in_suspicion", lambda view: None)
+    # The header alone: every image released as it came, whatever its pixels show.
+    monkeypatch.setattr(deidentifier, "_cleaning_boxes", lambda *args: ())
     judged, found = introduced(frozenset(options))
     assert judged >= 120
     assert found == {}

@@ -36,13 +36,13 @@ from medshare_anonymizer.dicom.part10 import (
 from medshare_anonymizer.dicom.profile import ActionTable, action_table, keyword_tag
 from medshare_anonymizer.dicom.uids import UidMap
 from medshare_anonymizer.dicom.view import DatasetView
-from medshare_anonymizer.pixels.cleaning import PixelCleaningError, clean_pixels
+from medshare_anonymizer.pixels.cleaning import PixelCleaningError, clean_pixels, iter_frames
 from medshare_anonymizer.pixels.regions import Box, cleaning_regions
 from medshare_anonymizer.pixels.suspicion import (
     ENCAPSULATED_DOCUMENT_SOP_CLASSES,
-    burned_in_suspicion,
     visual_features_suspicion,
 )
+from medshare_anonymizer.pixels.text import TextFinding, find_text
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_anonymizer.verify.dicom import collect_needles, find_leaks
 
@@ -64,6 +64,8 @@ class DicomDeidResult:
     # they came) and where text is expected, as fractions of the frame: for a steward.
     candidate: bytes | None = None
     regions: list[dict[str, Any]] = field(default_factory=list)
+    # What finding text in the pixels cost: frames, candidate lines, lines read, seconds.
+    screening: dict[str, float] = field(default_factory=dict)
 
 
 class SuspectPixels(Refusal):
@@ -92,8 +94,29 @@ def _parse(data: bytes) -> Part10:
         raise Refusal("rejected", str(exc)) from None
 
 
-def _cleaning_boxes(data: bytes, view: DatasetView, options: frozenset[str]) -> tuple[Box, ...]:
-    """Regions to blank (empty: none needed); raises Refusal when it cannot be made safe."""
+def _dataset(data: bytes) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dcmread(io.BytesIO(data))
+
+
+def _find_text(ds: Any) -> TextFinding:
+    try:
+        return find_text(iter_frames(ds))
+    except PixelCleaningError as exc:
+        # Undecodable pixels cannot be screened, so they cannot be shown to be text-free.
+        raise SuspectPixels(f"{exc}; text in pixels cannot be ruled out", []) from None
+
+
+def _cleaning_boxes(
+    data: bytes, view: DatasetView, options: frozenset[str], screening: dict[str, float]
+) -> tuple[Box, ...]:
+    """Regions to blank (empty: none needed); raises Refusal when it cannot be made safe.
+
+    Every image is screened for text, whatever its modality; the modality no longer
+    decides. A device's BurnedInAnnotation=YES is believed even when nothing is read.
+    Region rules (vendor layouts) are a fast path: blanked whenever cleaning is on.
+    """
     if view.text("SOPClassUID") in ENCAPSULATED_DOCUMENT_SOP_CLASSES:
         raise Refusal("quarantined", "encapsulated document content cannot be verified")
     if not has_pixels(view):
@@ -105,25 +128,47 @@ def _cleaning_boxes(data: bytes, view: DatasetView, options: frozenset[str]) -> 
                 f"recognizable visual features suspected ({features}); defacing not implemented",
                 [],
             )
-    suspicion = burned_in_suspicion(view)
-    if suspicion is None:
-        return ()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        header = dcmread(io.BytesIO(data), stop_before_pixels=True)
-    plan = cleaning_regions(header)
+    ds = _dataset(data)
+    finding = _find_text(ds)
+    screening.update(_screening_figures(finding))
+    declared = view.text("BurnedInAnnotation").upper() == "YES"
+    plan = cleaning_regions(ds)
+    rule_boxes = plan[1] if plan else ()
+    if not finding.boxes and not declared:
+        # A vendor's known text band is blanked when cleaning is on, read or not.
+        return rule_boxes if "clean-pixel-data" in options else ()
+    regions = _fractions(ds, finding.boxes, "ocr") + _fractions(ds, rule_boxes, "rule")
+    why = (f"text read in pixels ({len(finding.boxes)} lines)" if finding.boxes
+           else "BurnedInAnnotation=YES")  # fmt: skip
     if "clean-pixel-data" not in options:
-        raise SuspectPixels(
-            f"burned-in annotation suspected ({suspicion}) and clean-pixel-data not enabled",
-            _fractions(header, plan[1], plan[0]) if plan else [],
-        )
-    if plan is None:
-        raise SuspectPixels(
-            f"burned-in annotation suspected ({suspicion}) and no pixel-cleaning rule matches "
-            "(Manufacturer, ManufacturerModelName, Rows x Columns)",
-            [],
-        )
-    return plan[1]
+        raise SuspectPixels(f"{why} and clean-pixel-data not enabled", regions)
+    boxes = finding.boxes + rule_boxes
+    if not boxes:
+        raise SuspectPixels(f"{why} but no text was found to blank and no rule matches", [])
+    return boxes
+
+
+def _screening_figures(finding: TextFinding) -> dict[str, float]:
+    return {"frames": finding.frames, "candidates": finding.candidates,
+            "lines": len(finding.boxes), "decode_seconds": finding.decode_seconds,
+            "screen_seconds": finding.screen_seconds,
+            "ocr_seconds": finding.ocr_seconds}  # fmt: skip
+
+
+def _cleaned(output: bytes, boxes: tuple[Box, ...]) -> tuple[bytes, tuple[Box, ...]]:
+    """The output with ``boxes`` blanked, then read again: (cleaned, lines still readable).
+
+    Blanking can uncover a line the screen merged with a neighbour, so one more round
+    blanks what the second reading finds before giving up.
+    """
+    cleaned = clean_pixels(output, boxes)
+    for _ in range(2):
+        residual = find_text(iter_frames(_dataset(cleaned))).boxes
+        if not residual:
+            return cleaned, ()
+        boxes = boxes + residual
+        cleaned = clean_pixels(output, boxes)
+    return cleaned, find_text(iter_frames(_dataset(cleaned))).boxes
 
 
 def _rewrite(
@@ -149,6 +194,19 @@ def deidentify_dicom(
 ) -> DicomDeidResult:
     """De-identifies one DICOM Part-10 instance; never raises for bad input."""
     table = action_table(options)  # ValueError for unknown options is a caller error
+    screening: dict[str, float] = {}
+    result = _deidentify(data, keys, institution, table, screening)
+    result.screening = screening
+    return result
+
+
+def _deidentify(
+    data: bytes,
+    keys: PseudonymKeys,
+    institution: str,
+    table: ActionTable,
+    screening: dict[str, float],
+) -> DicomDeidResult:
     chosen = sorted(table.options)
     suspect: SuspectPixels | None = None
     try:
@@ -156,7 +214,7 @@ def deidentify_dicom(
         view = DatasetView(source)
         check_instance(view)
         try:
-            boxes = _cleaning_boxes(data, view, table.options)
+            boxes = _cleaning_boxes(data, view, table.options, screening)
         except SuspectPixels as refusal:
             # Still de-identify the header: the steward reviews that candidate, not the raw.
             suspect, boxes = refusal, ()
@@ -173,8 +231,13 @@ def deidentify_dicom(
                             UidMap(keys), kept_empty=kept_empty(view))  # fmt: skip
         output = _rewrite(source, view, rewriter, table, bool(boxes))
         if boxes:
-            output = clean_pixels(output, boxes)
+            output, residual = _cleaned(output, boxes)
             rewriter.counts["pixels"] += 1
+            if residual:
+                suspect = SuspectPixels(
+                    f"text still readable after cleaning ({len(residual)} lines)",
+                    _fractions(_dataset(output), residual, "ocr"),
+                )
         released = parse_part10(output)
         findings = find_leaks(released, needles)
         metadata = searchable_metadata(DatasetView(released))

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
-from pydicom.pixels import get_encoder
+from pydicom.pixels import get_encoder, iter_pixels
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
@@ -48,7 +48,8 @@ class PixelCleaningError(Exception):
     """The pixel data cannot be decoded or rewritten (message names no values)."""
 
 
-def _frames(ds: Dataset) -> np.ndarray:
+def decoded_frames(ds: Dataset) -> np.ndarray:
+    """Every frame, shaped (frames, rows, columns, samples); YBR comes back as RGB."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -60,6 +61,33 @@ def _frames(ds: Dataset) -> np.ndarray:
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     # Normalise to (frames, rows, columns, samples) so one slice rule fits all shapes.
     return array.reshape(frames, int(ds.Rows), int(ds.Columns), samples)
+
+
+def iter_frames(ds: Dataset) -> Iterator[np.ndarray]:
+    """Frame by frame (bounded memory for long clips); YBR comes back as RGB.
+
+    Files the frame iterator refuses (a Pixel Representation that disagrees with the
+    codestream, for one) are decoded whole, as ``pixel_array`` reconciles more cases.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frames = list(iter_pixels(ds, indices=[0]))
+    except Exception:  # decoders raise many kinds of errors
+        yield from decoded_frames(ds)
+        return
+    yield frames[0]
+    count = int(ds.get("NumberOfFrames", 1) or 1)
+    if count < 2:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield from iter_pixels(ds, indices=range(1, count))
+        except Exception as exc:
+            raise PixelCleaningError(
+                f"pixel data could not be decoded ({type(exc).__name__})"
+            ) from exc
 
 
 def blank(shaped: np.ndarray, boxes: Sequence[Box]) -> int:
@@ -116,16 +144,22 @@ def _encode(ds: Dataset, shaped: np.ndarray, source: UID) -> UID:
     candidates = [source] if source in _SAME_SYNTAX_LOSSLESS else []
     candidates += [JPEGLSLossless, JPEG2000Lossless, RLELossless]
     array = _as_dataset_shape(shaped)
+    photometric = ds.PhotometricInterpretation
     for syntax in dict.fromkeys(candidates):
         if not get_encoder(syntax).is_available:
             continue
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ds.compress(syntax, array, generate_instance_uid=False, use_mct=False)
+                # Colour JPEG 2000 lossless goes out as YBR_RCT (the reversible colour
+                # transform): the US and other IODs allow only that for this syntax.
+                mct = syntax == JPEG2000Lossless and shaped.shape[-1] == 3
+                ds.PhotometricInterpretation = "YBR_RCT" if mct else photometric
+                ds.compress(syntax, array, generate_instance_uid=False, use_mct=mct)
         except Exception:  # an encoder that refuses this image: try the next syntax
             continue
         return syntax
+    ds.PhotometricInterpretation = photometric
     _write_native(ds, shaped, ExplicitVRLittleEndian)
     return ExplicitVRLittleEndian
 
@@ -136,7 +170,7 @@ def clean_pixels(data: bytes, boxes: Sequence[Box]) -> bytes:
     if int(ds.get("BitsAllocated", 0)) not in (8, 16, 32):
         raise PixelCleaningError("unsupported BitsAllocated for pixel cleaning")
     source = ds.file_meta.TransferSyntaxUID
-    shaped = _frames(ds)
+    shaped = decoded_frames(ds)
     blank(shaped, boxes)
     if str(ds.get("PhotometricInterpretation", "")).startswith("YBR"):
         ds.PhotometricInterpretation = "RGB"

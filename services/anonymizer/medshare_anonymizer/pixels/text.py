@@ -1,0 +1,71 @@
+"""Finding readable text in an image's pixels: screen every frame, read the candidates.
+
+The screen (``screening``) runs on every frame and is cheap; the recognizer (``ocr``)
+reads only the lines it proposes. A line counts as text when the recognizer reads it
+(``Reading.readable``); what it reads is never kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from medshare_anonymizer.pixels.ocr import read_crops
+from medshare_anonymizer.pixels.regions import Box
+from medshare_anonymizer.pixels.screening import Line, as_gray8, screen_frame
+
+MAX_CANDIDATES = 96  # lines read per image; a busier image is read on its longest lines
+
+
+@dataclass(frozen=True)
+class TextFinding:
+    boxes: tuple[Box, ...]  # lines read as text, in frame pixels
+    candidates: int  # lines the screen proposed (after merging across frames)
+    frames: int
+    decode_seconds: float
+    screen_seconds: float
+    ocr_seconds: float
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if width <= 0 or height <= 0:
+        return False
+    smaller = min((a.x1 - a.x0) * (a.y1 - a.y0), (b.x1 - b.x0) * (b.y1 - b.y0))
+    return width * height >= 0.6 * smaller
+
+
+def _frame_image(frame: np.ndarray) -> np.ndarray:
+    """(rows, columns) or (rows, columns, samples): one sample is a plain grey frame."""
+    return frame[..., 0] if frame.ndim == 3 and frame.shape[-1] == 1 else frame
+
+
+def find_text(frames: Iterable[np.ndarray]) -> TextFinding:
+    """Readable lines in ``frames``, each (rows, columns) or (rows, columns, samples)."""
+    started = time.perf_counter()
+    candidates: list[tuple[Line, np.ndarray]] = []
+    count, decoding = 0, 0.0
+    source = iter(frames)
+    while True:
+        before = time.perf_counter()
+        frame = next(source, None)
+        decoding += time.perf_counter() - before
+        if frame is None:
+            break
+        count += 1
+        image = _frame_image(frame)
+        for line in screen_frame(image):
+            # Static overlays repeat on every frame of a clip: read each place once.
+            if not any(_overlaps(line.box, seen.box) for seen, _ in candidates):
+                b = line.box
+                candidates.append((line, as_gray8(image[b.y0 : b.y1, b.x0 : b.x1])))
+    screened = time.perf_counter()
+    chosen = sorted(candidates, key=lambda c: -c[0].glyphs)[:MAX_CANDIDATES]
+    readings = read_crops([crop for _, crop in chosen])
+    boxes = tuple(line.box for (line, _), r in zip(chosen, readings, strict=True) if r.readable)
+    return TextFinding(boxes, len(candidates), count, decoding,
+                       screened - started - decoding, time.perf_counter() - screened)  # fmt: skip

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "notes": "medshare_bench.notes:bench_notes",
     "ingest": "medshare_bench.ingest:bench_ingest",
     "pipeline": "medshare_bench.pipeline:bench_pipeline",
+    "pixels": "medshare_bench.pixels:bench_pixels",
 }
 
 

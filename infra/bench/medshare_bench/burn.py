@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.filewriter import dcmwrite
 from pydicom.uid import ExplicitVRLittleEndian
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -30,7 +31,9 @@ class Burned:
     words: tuple[str, ...]
 
 
-def font(size: int, name: str = "DejaVuSansMono.ttf") -> ImageFont.FreeTypeFont:
+def font(
+    size: int, name: str = "DejaVuSansMono.ttf"
+) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path = FONT_DIR / name
     if path.exists():
         return ImageFont.truetype(str(path), size)
@@ -47,7 +50,7 @@ def text_mask(
     image = Image.new("L", (shape[1], shape[0]), 0)
     draw = ImageDraw.Draw(image)
     face = font(size, font_name)
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=face)
+    left, top, right, bottom = (round(v) for v in draw.textbbox((0, 0), text, font=face))
     x, y = at
     draw.text((x - left, y - top), text, fill=255, font=face)
     return np.array(image) > 127, (x, y, x + right - left, y + bottom - top)
@@ -57,6 +60,8 @@ def burn(source: bytes, text: str, size: int, at: tuple[int, int],
          font_name: str = "DejaVuSansMono.ttf") -> Burned:  # fmt: skip
     """``text`` drawn at the brightest value of the frame(s), every frame, native syntax."""
     ds = dcmread(io.BytesIO(source))
+    for _ in ds.iterall():  # raw elements read without a VR get one before writing
+        pass
     pixels = np.array(ds.pixel_array, copy=True)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     rows, columns = int(ds.Rows), int(ds.Columns)
@@ -65,7 +70,7 @@ def burn(source: bytes, text: str, size: int, at: tuple[int, int],
     shaped[:, mask, :] = pixels.max()
     _as_native(ds, shaped.reshape(pixels.shape))
     out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
+    dcmwrite(out, ds, enforce_file_format=True)  # big endian sources become little endian
     words = tuple(w for w in text.replace("^", " ").replace(",", " ").split() if len(w) >= 3)
     return Burned(out.getvalue(), box, words)
 

@@ -77,6 +77,7 @@ def _images(paths: list[Path]) -> list[tuple[Path, bytes]]:
 
 def _plant(data: bytes, rng: random.Random) -> tuple[bytes, tuple[str, ...]] | None:
     from pydicom import dcmread
+    from pydicom.filewriter import dcmwrite
 
     ds = dcmread(io.BytesIO(data))
     rows, columns = int(ds.Rows), int(ds.Columns)
@@ -94,7 +95,7 @@ def _plant(data: bytes, rng: random.Random) -> tuple[bytes, tuple[str, ...]] | N
     ds = dcmread(io.BytesIO(planted.data))
     ds.PatientName, ds.PatientID = f"{family}^{given}", patient_id
     out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
+    dcmwrite(out, ds, enforce_file_format=True)  # big endian sources become little endian
     return out.getvalue(), (family, given, patient_id)
 
 

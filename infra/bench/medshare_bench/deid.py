@@ -64,6 +64,8 @@ class ToolRun:
     tallies: list[Handled | None] = field(default_factory=list)
     failures: int = 0
     statuses: Counter[str] = field(default_factory=Counter)  # medshare's own outcomes
+    pixel_seconds: list[float] = field(default_factory=list)  # medshare: text search
+    ocr_seconds: list[float] = field(default_factory=list)
     note: str = ""
 
     def rate(self, indices: list[int], sizes: list[int]) -> dict[str, float]:
@@ -122,6 +124,8 @@ def _time_one(tool: Tool, run: ToolRun, data: bytes, source: dict[Any, Any] | No
     status = getattr(tool, "last_status", "")
     if status:
         run.statuses[status] += 1
+        run.pixel_seconds.append(getattr(tool, "last_pixel_seconds", 0.0))
+        run.ocr_seconds.append(getattr(tool, "last_ocr_seconds", 0.0))
     _record(run, source, output)  # outside the timed part
 
 
@@ -224,7 +228,25 @@ def summarise(runs: list[ToolRun], sizes: list[int]) -> tuple[dict[str, Any], li
             "handled_all": run.handled(everything).summary(),
             "handled_common": run.handled(common).summary(),
         }
+        if run.pixel_seconds:
+            summary[run.name]["text_in_pixels"] = _text_costs(run, everything)
     return summary, common
+
+
+def _text_costs(run: ToolRun, indices: list[int]) -> dict[str, float]:
+    """What looking for text in pixels cost medshare, apart (included in the rates above)."""
+    pixel = sum(run.pixel_seconds[i] for i in indices)
+    ocr = [run.ocr_seconds[i] for i in indices if run.ocr_seconds[i] > 0]
+    rest = sum(run.seconds[i] for i in indices) - pixel
+    return {
+        "seconds_decode_and_screen": round(pixel - sum(ocr), 3),
+        "seconds_ocr": round(sum(ocr), 3),
+        "images_read_by_ocr": len(ocr),
+        "ocr_ms_per_image_read": round(1000 * sum(ocr) / len(ocr), 1) if ocr else 0.0,
+        "instances_per_second_without_text_search": round(len(indices) / rest, 1)
+        if rest > 0
+        else 0.0,
+    }
 
 
 @click.command("deid")

@@ -241,7 +241,10 @@ async def test_clean_pixel_data_releases_the_ultrasound_with_its_header_blanked(
     band = 38  # the Philips EPIQ 1024x768 rule: the demographics header rows
     after = np.asarray(out.pixel_array)
     assert np.asarray(before.pixel_array)[:band].any() and not after[:band].any()
-    assert np.array_equal(after[band:], np.asarray(before.pixel_array)[band:])
+    # Below the band only the lines OCR read (a caption, measurements) went to 0.
+    rest, rest_before = after[band:], np.asarray(before.pixel_array)[band:]
+    changed = rest != rest_before
+    assert not rest[changed].any() and changed.mean() < 0.05
     assert out.BurnedInAnnotation == "NO"
     assert "113101" in [item.CodeValue for item in out.DeidentificationMethodCodeSequence]
     assert event["payload"]["metadata"]["burned_in_annotation"] == "NO"

@@ -42,10 +42,16 @@ class Medshare:
         self.keys = PseudonymKeys(BENCH_SECRET)
         self.options = options
         self.last_status = ""  # ok, quarantined or rejected
+        # Seconds the last instance spent looking for text in its pixels, and in OCR.
+        self.last_pixel_seconds = self.last_ocr_seconds = 0.0
 
     def run(self, data: bytes) -> bytes | None:
         result = deidentify_dicom(data, self.keys, "bench", self.options)
         self.last_status = result.status
+        screening = result.screening
+        self.last_ocr_seconds = screening.get("ocr_seconds", 0.0)
+        self.last_pixel_seconds = self.last_ocr_seconds + screening.get(
+            "screen_seconds", 0.0) + screening.get("decode_seconds", 0.0)  # fmt: skip
         return result.output
 
 

@@ -26,7 +26,7 @@ _MIN_HEIGHT, _MAX_HEIGHT = 5, 48  # glyph height in working pixels
 # A frame with more glyph-sized blobs than this is texture: screened again at a higher
 # contrast (burned-in text is drawn at or near the extreme of the range, so it stays).
 _MAX_GLYPHS = 400
-_CONTRASTS = (_CONTRAST, 96, 160, 224)
+_CONTRASTS = (16, 24, 32, _CONTRAST, 96, 160, 224)
 _MAX_INK = 0.04  # text strokes cover a few percent of a frame at most
 _MIN_CHAIN = 3
 

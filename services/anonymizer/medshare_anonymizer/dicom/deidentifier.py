@@ -42,7 +42,7 @@ from medshare_anonymizer.pixels.suspicion import (
     ENCAPSULATED_DOCUMENT_SOP_CLASSES,
     visual_features_suspicion,
 )
-from medshare_anonymizer.pixels.text import TextFinding, find_text
+from medshare_anonymizer.pixels.text import TextFinding, blanking_boxes, find_text
 from medshare_anonymizer.pseudonyms import PseudonymKeys
 from medshare_anonymizer.verify.dicom import collect_needles, find_leaks
 
@@ -142,7 +142,8 @@ def _cleaning_boxes(
            else "BurnedInAnnotation=YES")  # fmt: skip
     if "clean-pixel-data" not in options:
         raise SuspectPixels(f"{why} and clean-pixel-data not enabled", regions)
-    boxes = finding.boxes + rule_boxes
+    columns = int(ds.get("Columns", 0) or 0)
+    boxes = blanking_boxes(finding.boxes + finding.faint, columns) + rule_boxes
     if not boxes:
         raise SuspectPixels(f"{why} but no text was found to blank and no rule matches", [])
     return boxes
@@ -163,10 +164,12 @@ def _cleaned(output: bytes, boxes: tuple[Box, ...]) -> tuple[bytes, tuple[Box, .
     """
     cleaned = clean_pixels(output, boxes)
     for _ in range(2):
-        residual = find_text(iter_frames(_dataset(cleaned))).boxes
-        if not residual:
+        dataset = _dataset(cleaned)
+        finding = find_text(iter_frames(dataset))
+        if not finding.boxes:
             return cleaned, ()
-        boxes = boxes + residual
+        found = finding.boxes + finding.faint
+        boxes = boxes + blanking_boxes(found, int(dataset.get("Columns", 0) or 0))
         cleaned = clean_pixels(output, boxes)
     return cleaned, find_text(iter_frames(_dataset(cleaned))).boxes
 

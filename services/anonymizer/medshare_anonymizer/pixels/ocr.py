@@ -18,8 +18,11 @@ import numpy as np
 
 # A line is readable when the recognizer is this sure of it and it holds at least
 # this many letters or digits (a lone orientation mark "L" or "R" is not identifying).
-MIN_SCORE = 0.6
+# A fainter reading is still blanked when cleaning: a box of blanked background costs
+# little, a name another engine reads costs everything.
+MIN_SCORE = 0.5
 MIN_ALNUM = 3
+FAINT_SCORE = 0.25
 _CROP_HEIGHT = 48  # the recognizer's input height
 
 _lock = threading.Lock()
@@ -36,6 +39,10 @@ class Reading:
     @property
     def readable(self) -> bool:
         return self.score >= MIN_SCORE and self.alnum >= MIN_ALNUM
+
+    @property
+    def faint(self) -> bool:
+        return self.score >= FAINT_SCORE and self.alnum >= MIN_ALNUM - 1
 
 
 def _recognizer() -> Any:

@@ -23,6 +23,7 @@ MAX_CANDIDATES = 96  # lines read per image; a busier image is read on its longe
 @dataclass(frozen=True)
 class TextFinding:
     boxes: tuple[Box, ...]  # lines read as text, in frame pixels
+    faint: tuple[Box, ...]  # lines read with less certainty: blanked too when cleaning
     candidates: int  # lines the screen proposed (after merging across frames)
     frames: int
     decode_seconds: float
@@ -37,6 +38,32 @@ def _overlaps(a: Box, b: Box) -> bool:
         return False
     smaller = min((a.x1 - a.x0) * (a.y1 - a.y0), (b.x1 - b.x0) * (b.y1 - b.y0))
     return width * height >= 0.6 * smaller
+
+
+def blanking_boxes(lines: tuple[Box, ...], frame_width: int) -> tuple[Box, ...]:
+    """Boxes to blank for ``lines``: each widened by its height on both sides (a word the
+    screen left out of the chain), and lines on one baseline joined across gaps of up to
+    eight heights (the words between two read parts of a line are the same line)."""
+    if not lines:
+        return ()
+    widened = sorted(
+        (Box(max(0, b.x0 - (b.y1 - b.y0)), b.y0, min(frame_width, b.x1 + (b.y1 - b.y0)), b.y1)
+         for b in lines),
+        key=lambda b: (b.y0, b.x0),
+    )  # fmt: skip
+    joined: list[Box] = []
+    for box in widened:
+        height = box.y1 - box.y0
+        for i, other in enumerate(joined):
+            overlap = min(box.y1, other.y1) - max(box.y0, other.y0)
+            gap = max(box.x0 - other.x1, other.x0 - box.x1)
+            if overlap >= 0.5 * min(height, other.y1 - other.y0) and gap <= 8 * height:
+                joined[i] = Box(min(box.x0, other.x0), min(box.y0, other.y0),
+                                max(box.x1, other.x1), max(box.y1, other.y1))  # fmt: skip
+                break
+        else:
+            joined.append(box)
+    return tuple(joined)
 
 
 def _frame_image(frame: np.ndarray) -> np.ndarray:
@@ -66,6 +93,8 @@ def find_text(frames: Iterable[np.ndarray]) -> TextFinding:
     screened = time.perf_counter()
     chosen = sorted(candidates, key=lambda c: -c[0].glyphs)[:MAX_CANDIDATES]
     readings = read_crops([crop for _, crop in chosen])
-    boxes = tuple(line.box for (line, _), r in zip(chosen, readings, strict=True) if r.readable)
-    return TextFinding(boxes, len(candidates), count, decoding,
+    read = list(zip((line for line, _ in chosen), readings, strict=True))
+    boxes = tuple(line.box for line, r in read if r.readable)
+    faint = tuple(line.box for line, r in read if r.faint and not r.readable)
+    return TextFinding(boxes, faint, len(candidates), count, decoding,
                        screened - started - decoding, time.perf_counter() - screened)  # fmt: skip

@@ -101,8 +101,9 @@ class Doc:
             case "A":
                 return age_text(rng, self.age), "AGE_OVER_89"
             case "AN":  # the bare number or word ("she is 94", "aged ninety-three")
-                return rng.choice([str(self.age), str(self.age),
-                                   age_text(rng, self.age).split("-")[0].split(" ")[0]]), "AGE_OVER_89"
+                word = age_text(rng, self.age).split("-")[0]
+                word = word if word.startswith(("ninety", "Ninety")) else str(self.age)
+                return rng.choice([str(self.age), str(self.age), word]), "AGE_OVER_89"
             case "AY":
                 return f"{rng.randint(19, 88)}-year-old", "TRAP_AGE"
             case "I":
@@ -149,7 +150,9 @@ def render(doc: Doc, template: str) -> tuple[str, list[dict]]:
         out += template[cursor : match.start()]
         text, cls = doc.value(match.group(1))
         if cls:
-            spans.append({"start": len(out), "end": len(out) + len(text), "text": text,
+            # "of age" is no PHI (the scorer's neutral words lack "age"): label the number.
+            shown = text.removesuffix(" years of age")
+            spans.append({"start": len(out), "end": len(out) + len(shown), "text": shown,
                           "class": cls})
         out += text
         cursor = match.end()

@@ -69,7 +69,11 @@ AGES = [
         rf"(?:{_NUMBER_WORD}|ten))?)(?=[- ]years?[- ]old|\s+years?\s+(?:of\s+age|old)|[- ]yo\b)",
         # she is 94, patient was 97 (not "HR is 94 bpm")
         r"(?i:\b(?:he|she|they|patient|pt|who)\s+(?:is|was|turned|turns|is now|was now)\s+)"
-        r"(?P<phi>9\d|1[01]\d)\b(?!\s*(?:%|/|\.\d|[a-zA-Z°]))",
+        r"(?P<phi>9\d|1[01]\d)\b(?!\s*(?:%|/|\.\d|°|[a-zA-Z]*\d|(?i:bpm|mm|kg|lb|cm|mg|beats|"
+        r"breaths|percent|over|on\b|out of)))",
+        # 91M, 92 F, 97y, 100yr: age and sex or unit run together (not "T 99 F", "99.1 F")
+        r"(?<![\w.,°/-])(?<!temp )(?<!Temp )(?<!T )(?<!temp: )(?<!Temp: )(?<!T: )"
+        r"(?P<phi>9\d|1[01]\d) ?(?:[MF]|y|yr|yrs)(?![\w°'’-])",
         r"(?i:\b(?:aged?|age:)\s*)(?P<phi>ninety(?:[- ]" + _NUMBER_WORD + r")?)\b",
         r"(?i)\b(?:9\d|1[01]\d)(?=[- ]?(?:year|yr)s?[- ]old\b)",
         # typographic hyphens and other spellings: 92‑year‑old, 93 y.o., 95-yr-old
@@ -117,31 +121,57 @@ NAME_CUE = re.compile(
     r"(?i)\b(?:grossed|dictated|signed|reviewed|seen|examined|transcribed|verified|authored|"
     r"interpreted|discussed|spoke|spoken|called|accompanied|attended|witnessed|performed|"
     r"entered|released|prepared|cosigned|co-signed|read|covered|triaged|evaluated|"
-    r"referred|messaged|paged|consulted|contacted)\s+(?:by|with|to|from)\s+"
+    r"referred|messaged|paged|consulted|contacted|authorised|authorized|described|requested|"
+    r"asked|staffed|input|opinion|referral|advice|handed over|copied|d/w)"
+    r"\s+(?:by|with|to|from)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
 )
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?")
 
 
-def cued_name(text: str, start: int, ordinary: frozenset[str], names: frozenset[str]) -> int:
-    """End of the name (up to three words) that starts at `start`, or `start` if none."""
-    end = start
+def cued_name(text: str, start: int, ordinary: frozenset[str], names: frozenset[str],
+              stop: frozenset[str] = frozenset()) -> int:
+    """End of the name (up to three words) that starts at `start`, or `start` if none.
+
+    An English word belongs to the name only beside a word that is not English or is
+    in the name lexicons ("JOURNEY VOLKOV", "rowan wren"); words of `stop` end it. A
+    lone surname may be followed by ", Given" ("Begay, Faith").
+    """
+    end, cursor, anchored = start, start, False
     for _ in range(3):
-        match = _WORD.match(text, end)
+        match = _WORD.match(text, cursor)
         if match is None:
             break
         word = match.group().rstrip(".").lower()
-        if len(word) == 1 and match.group().endswith("."):  # an initial
-            end = match.end()
-        elif word in ordinary and word not in names:
+        initial = len(word) == 1 and match.group().endswith(".")
+        if word in stop and not initial:
             break
-        else:
+        name_like = initial or word not in ordinary or word in names
+        if name_like or anchored:
             end = match.end()
-            if match.group().endswith("."):  # a full stop ends the sentence and the name
-                end -= 1
-                break
-        following = re.match(r" (?=\S)", text[end : end + 2])
-        if following is None:
+        elif _WORD.match(text, match.end() + 1) is None or not _name_like(
+            text, match.end() + 1, ordinary, names, stop
+        ):
             break
-        end += 1
-    return end if text[end - 1 : end] != " " else end - 1
+        anchored = anchored or name_like
+        if match.group().endswith(".") and not initial:  # a full stop ends the sentence
+            end = match.end() - 1
+            break
+        if re.match(r" (?=\S)", text[match.end() : match.end() + 2]) is None:
+            break
+        cursor = match.end() + 1
+    if not anchored:
+        return start
+    given = re.match(r",[ \t]+([^\W\d_][^\W\d_'’-]*)(?=[ \t]*(?:$|[\n.;,(]))", text[end:])
+    if given and end - start > 1 and " " not in text[start:end].strip() and (
+        given.group(1)[0].isupper() and given.group(1).lower() not in stop
+    ):
+        end += given.end()
+    return end
+
+
+def _name_like(text: str, at: int, ordinary: frozenset[str], names: frozenset[str],
+               stop: frozenset[str]) -> bool:
+    match = _WORD.match(text, at)
+    word = match.group().rstrip(".").lower() if match else ""
+    return bool(word) and word not in stop and (word not in ordinary or word in names)

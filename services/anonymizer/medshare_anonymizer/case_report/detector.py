@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from medshare_anonymizer.case_report import cues, names, ner
+from medshare_anonymizer.case_report import cues, names, ner, signatures
 from medshare_anonymizer.case_report import patterns as p
 from medshare_anonymizer.case_report.names import TITLES, bare, words
 
@@ -95,9 +95,9 @@ def _cued(text: str) -> Iterator[PhiSpan]:
     for pattern in cues.POSTCODES:
         yield from _spans(pattern, text, "ZIP")
     yield from _spans(cues.RURAL_ROUTE, text, "ADDRESS")
-    ordinary, known = _ordinary(), _known_names()
+    ordinary, known, stop = _ordinary(), _known_names(), _cue_stop()
     for match in cues.NAME_CUE.finditer(text):
-        end = cues.cued_name(text, match.end(), ordinary, known)
+        end = cues.cued_name(text, match.end(), ordinary, known, stop)
         if end > match.end():
             yield PhiSpan(match.end(), end, "NAME")
 
@@ -105,6 +105,12 @@ def _cued(text: str) -> Iterator[PhiSpan]:
 @cache
 def _ordinary() -> frozenset[str]:
     return p.english_words() | p.common_words()
+
+
+@cache
+def _cue_stop() -> frozenset[str]:
+    """Words that end a name after a cue: common words, verbs, teams and roles."""
+    return p.common_words() | names.PERSON_FOLLOWERS | names.ROLE_WORDS | names.TITLES
 
 
 @cache
@@ -125,6 +131,8 @@ def _modelled(text: str) -> Iterator[PhiSpan]:
             continue
         if any(ch.isdigit() for ch in text[start:end]):  # "Hb 12.1": a lab value, not a person
             continue
+        # A name does not run over a line break ("Ama Lee\nSpecialty Registrar").
+        end = start + (text[start:end].find("\n") % (end - start + 1))
         words = list(re.finditer(r"\S+", text[start:end]))
         # "Neighbour Lance Kowalski": a leading common word is context, not the name.
         while len(words) > 1 and bare(words[0].group()) in context:
@@ -176,15 +184,25 @@ def _facilities(text: str) -> Iterator[PhiSpan]:
             start += len(words[0]) + 1
             words = words[1:]
         named = [w for w in words if w.lower().strip(".'s") not in common]
+        if words[-1] in _SERVICE_SUFFIXES:  # "Renal Unit", "Vascular Surgery" are services
+            named = [w for w in named if bare(w) not in ner.clinical_words()]
         if named:  # "Breast Clinic" names a service, "Larkspur Clinic" a place
             yield PhiSpan(start, match.end(), "FACILITY")
+    yield from _spans(p.FOREIGN_FACILITY, text, "FACILITY")
+
+
+# Suffixes that also end the name of a service, not only of a place.
+_SERVICE_SUFFIXES = words("Ward Unit Surgery Oncology Pediatrics Paediatrics Fertility Rehab")
 
 
 def _names(text: str) -> tuple[list[PhiSpan], list[PhiSpan]]:
     """Names after a cue (title, credential, label, relation), then the others."""
     found: tuple[list[PhiSpan], list[PhiSpan]] = ([], [])
-    for rule in (names.titled, names.labelled, names.related, names.caseless, names.capitalised):
-        cued = rule in (names.titled, names.labelled, names.related)
+    rules = (names.titled, names.labelled, names.related, signatures.signed,
+             signatures.before_role, names.caseless, names.capitalised)
+    for rule in rules:
+        # "Parkinson's disease (father)": a name before a role still meets the allow-list
+        cued = rule in (names.titled, names.labelled, names.related, signatures.signed)
         for start, end in rule(text):
             found[0 if cued else 1].append(PhiSpan(*names.extend(text, start, end), "NAME"))
     return found

@@ -68,6 +68,17 @@ PERSON_FOLLOWERS = words(
     "requested asks expresses verbalizes drove walks uses takes got gets lost gained saw "
     "can could may might should must died found visits visited helps helped manages"
 )
+# Teams and roles, which follow "seen by" as often as a person does.
+ROLE_WORDS = words(
+    "team teams nurse nurses nursing staff doctor doctors physician physicians consultant "
+    "consultants registrar registrars resident residents fellow fellows intern interns "
+    "colleague colleagues physio physios physiotherapy physiotherapist therapist therapists "
+    "therapy service services department dept unit clinic district community specialist "
+    "specialists surgeon surgeons surgical medical medicine on-call oncall family relatives "
+    "patient pharmacist pharmacy dietitian dietician midwife midwives paramedics ambulance "
+    "crew gp gps hca hcas sho spr fy1 fy2 micro microbiology cardiology radiology "
+    "palliative orthogeriatric orthogeriatrics geriatrics ward wards psychiatry liaison"
+)
 # Endings of English words, rare at the end of a name: a capitalised unknown word at a
 # sentence start without one of these is taken for a name.
 _WORD_ENDINGS = (
@@ -95,7 +106,8 @@ _LABEL = re.compile(
     r"caregiver|carer|referring (?:physician|provider|doctor)|pcp|gp|attending|rn|lpn|np|"
     r"nurse|prescriber|physician|provider|clinician|consultant|registrar|resident|surgeon|"
     r"pathologist|radiologist|pharmacist|therapist|social worker|interpreter|author|signed|"
-    r"signed by|dictated by|reported by|verified by|reviewed by|cc|copy to|spouse|parent)"
+    r"signed by|dictated by|reported by|verified by|reviewed by|cc|c\.c|copy|copy to|copies to|"
+    r"to|from|attn|requested by|requesting clinician|referrer|spouse|parent)"
     r"[ \t]*:[ \t]*"
 )
 # A relation before a name ("her brother bill", "Neighbor Iris Bartošová").
@@ -122,7 +134,8 @@ def _stop_words() -> frozenset[str]:
     return p.common_words() | PERSON_FOLLOWERS | TITLES | words("and or with who the a an")
 
 
-def _cued_words(text: str, start: int, limit: int = 3, last_word_ok: bool = False) -> int:
+def _cued_words(text: str, start: int, limit: int = 3, last_word_ok: bool = False,
+                alone_ok: bool = False) -> int:
     """End of the name after a cue at `start` (up to `limit` words, one line), or `start`.
 
     Any case is taken, but a lowercase English word only before a verb people take or
@@ -150,6 +163,8 @@ def _cued_words(text: str, start: int, limit: int = 3, last_word_ok: bool = Fals
                 follower in PERSON_FOLLOWERS
                 or (follower and follower not in english and follower not in stop)
                 or (last_word_ok and taken and ends_line)
+                # "wife dawn" closing a cc line: a relation's name may stand alone
+                or (alone_ok and re.match(r"[ \t]*(?:$|\n|\(|;)", text[match.end() :]))
             ):
                 break
         taken += 1
@@ -176,7 +191,7 @@ def labelled(text: str) -> Iterator[Span]:
 def related(text: str) -> Iterator[Span]:
     """Names after a relation word; a lowercase one needs a verb or a surname after it."""
     for match in _RELATION.finditer(text):
-        end = _cued_words(text, match.end())
+        end = _cued_words(text, match.end(), alone_ok=True)
         if end > match.end():
             yield match.end(), end
 

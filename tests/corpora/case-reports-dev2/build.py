@@ -17,11 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pools as P  # noqa: E402
-from styles import STYLES  # noqa: E402
+import pools as P
+from styles import STYLES
 
 HERE = Path(__file__).parent
-ONES = "one two three four five six seven eight nine".split()
+ONES = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
 class Person:
@@ -30,12 +30,31 @@ class Person:
 
 
 def age_text(rng: random.Random, age: int) -> str:
-    word = "ninety" + ("" if age == 90 else "-" + ONES[age - 91]) if age < 100 else (
-        "one hundred" + ("" if age == 100 else " and " + ONES[age - 101]))
-    shapes = [f"{age}-year-old", f"{age} yo", f"{age}yo", f"{age} y/o", f"{age} y.o.",
-              f"{word}-year-old", f"{word.capitalize()}-year-old", f"{age} years old",
-              f"{age} yrs", f"{age}-yr-old", f"{word} years of age", f"{age} years of age",
-              f"{age}‑year‑old", f"{age}F", f"{age} M", f"{age}M", f"{age}yr", f"{age}y"]
+    word = (
+        "ninety" + ("" if age == 90 else "-" + ONES[age - 91])
+        if age < 100
+        else ("one hundred" + ("" if age == 100 else " and " + ONES[age - 101]))
+    )
+    shapes = [
+        f"{age}-year-old",
+        f"{age} yo",
+        f"{age}yo",
+        f"{age} y/o",
+        f"{age} y.o.",
+        f"{word}-year-old",
+        f"{word.capitalize()}-year-old",
+        f"{age} years old",
+        f"{age} yrs",
+        f"{age}-yr-old",
+        f"{word} years of age",
+        f"{age} years of age",
+        f"{age}‑year‑old",
+        f"{age}F",
+        f"{age} M",
+        f"{age}M",
+        f"{age}yr",
+        f"{age}y",
+    ]
     return rng.choice(shapes)
 
 
@@ -77,12 +96,31 @@ class Doc:
 
     def value(self, kind: str) -> tuple[str, str | None]:
         rng, p = self.rng, self.patient
-        months = ["January", "February", "March", "April", "May", "June", "July", "August",
-                  "September", "October", "November", "December"]
+        months = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ]
         match kind:
             case "P":
-                return rng.choice([f"{p.given} {p.family}", f"Mrs {p.family}", f"Mr {p.family}",
-                                   p.given, f"{p.family.upper()}, {p.given}"]), "NAME_PATIENT"
+                return rng.choice(
+                    [
+                        f"{p.given} {p.family}",
+                        f"Mrs {p.family}",
+                        f"Mr {p.family}",
+                        p.given,
+                        f"{p.family.upper()}, {p.given}",
+                    ]
+                ), "NAME_PATIENT"
             case "C0" | "C1" | "C2" | "C3":
                 return self.clinician(int(kind[1])), "NAME_CLINICIAN"
             case "CF0" | "CF1" | "CF2" | "CF3":  # full name only (signature blocks)
@@ -114,9 +152,15 @@ class Doc:
                 return self.ward, "INSTITUTION"
             case "D":
                 y, m, d = self.year, self.month, self.day
-                return rng.choice([f"{d:02d}/{m:02d}/{y}", f"{months[m-1]} {d}, {y}",
-                                   f"{d} {months[m-1][:3]} {y}", f"{y}-{m:02d}-{d:02d}",
-                                   f"{m}/{d}/{str(y)[2:]}"]), "DATE"
+                return rng.choice(
+                    [
+                        f"{d:02d}/{m:02d}/{y}",
+                        f"{months[m - 1]} {d}, {y}",
+                        f"{d} {months[m - 1][:3]} {y}",
+                        f"{y}-{m:02d}-{d:02d}",
+                        f"{m}/{d}/{str(y)[2:]}",
+                    ]
+                ), "DATE"
             case "PH":
                 return self.phone, "PHONE"
             case "MRN":
@@ -131,8 +175,9 @@ class Doc:
             case "DRUG":
                 return rng.choice(P.DRUGS), "TRAP_DRUG"
             case "VIT":
-                return rng.choice(["SpO2 92%", "HR 96", "BP 148/92", "RR 22",
-                                   "sats 91% on air", "temp 37.9"]), "TRAP_VITAL"
+                return rng.choice(
+                    ["SpO2 92%", "HR 96", "BP 148/92", "RR 22", "sats 91% on air", "temp 37.9"]
+                ), "TRAP_VITAL"
             case "ROLE":
                 return rng.choice(P.ROLES), None
             case "CRED":
@@ -152,35 +197,58 @@ def render(doc: Doc, template: str) -> tuple[str, list[dict]]:
         if cls:
             # "of age" is no PHI (the scorer's neutral words lack "age"): label the number.
             shown = text.removesuffix(" years of age")
-            spans.append({"start": len(out), "end": len(out) + len(shown), "text": shown,
-                          "class": cls})
+            spans.append(
+                {"start": len(out), "end": len(out) + len(shown), "text": shown, "class": cls}
+            )
         out += text
         cursor = match.end()
     return out + template[cursor:], spans
 
 
 def _shift(spans: list[dict], by: int, pointer: str) -> list[dict]:
-    return [{"pointer": pointer, **s, "start": s["start"] + by, "end": s["end"] + by,
-             "where": "free"} for s in spans]
+    return [
+        {"pointer": pointer, **s, "start": s["start"] + by, "end": s["end"] + by, "where": "free"}
+        for s in spans
+    ]
 
 
 def case_report(doc: Doc, style: str, text: str, spans: list[dict]) -> tuple[dict, list[dict]]:
     p = doc.patient
     birth = f"{doc.year - doc.age}-{doc.month:02d}-{doc.day:02d}"
     data = {
-        "schema_version": 1, "report_id": f"D2-{doc.index:05d}",
-        "patient": {"patient_id": doc.mrn, "name": f"{p.given} {p.family}", "birth_date": birth,
-                    "sex": "F", "medical_record_number": doc.mrn, "phone": doc.phone},
+        "schema_version": 1,
+        "report_id": f"D2-{doc.index:05d}",
+        "patient": {
+            "patient_id": doc.mrn,
+            "name": f"{p.given} {p.family}",
+            "birth_date": birth,
+            "sex": "F",
+            "medical_record_number": doc.mrn,
+            "phone": doc.phone,
+        },
         "encounter_date": f"{doc.year}-{doc.month:02d}-{doc.day:02d}",
-        "facility": doc.institution, "physician": f"Dr. {doc.clinicians[0].given} "
-                                                  f"{doc.clinicians[0].family}",
-        "diagnoses": [{"code": "I48.91", "display": "Atrial fibrillation"}], "notes": text,
+        "facility": doc.institution,
+        "physician": f"Dr. {doc.clinicians[0].given} {doc.clinicians[0].family}",
+        "diagnoses": [{"code": "I48.91", "display": "Atrial fibrillation"}],
+        "notes": text,
     }
     labels = [
-        {"pointer": "/patient/name", "start": 0, "end": len(data["patient"]["name"]),
-         "text": data["patient"]["name"], "class": "NAME_PATIENT", "where": "structured"},
-        {"pointer": "/patient/birth_date", "start": 0, "end": 10, "text": birth, "class": "DATE",
-         "where": "structured"},
+        {
+            "pointer": "/patient/name",
+            "start": 0,
+            "end": len(data["patient"]["name"]),
+            "text": data["patient"]["name"],
+            "class": "NAME_PATIENT",
+            "where": "structured",
+        },
+        {
+            "pointer": "/patient/birth_date",
+            "start": 0,
+            "end": 10,
+            "text": birth,
+            "class": "DATE",
+            "where": "structured",
+        },
         *_shift(spans, 0, "/notes"),
     ]
     return data, labels
@@ -194,44 +262,91 @@ def bundle(doc: Doc, style: str, parts: list[tuple[str, list[dict]]]) -> tuple[d
     head = '<div xmlns="http://www.w3.org/1999/xhtml"><p>'
     narrative, n_spans = parts[0]
     entries: list[dict] = [
-        {"resource": {"resourceType": "Patient", "id": pid,
-                      "identifier": [{"value": doc.mrn}],
-                      "name": [{"family": p.family, "given": [p.given]}],
-                      "gender": "female", "birthDate": birth}},
-        {"resource": {"resourceType": "Encounter", "status": "finished",
-                      "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-                                "code": "IMP"},
-                      "period": {"start": f"{doc.year}-{doc.month:02d}-{doc.day:02d}"},
-                      "serviceProvider": {"display": doc.institution},
-                      "text": {"status": "additional",
-                               "div": head + narrative + "</p></div>"}}},
+        {
+            "resource": {
+                "resourceType": "Patient",
+                "id": pid,
+                "identifier": [{"value": doc.mrn}],
+                "name": [{"family": p.family, "given": [p.given]}],
+                "gender": "female",
+                "birthDate": birth,
+            }
+        },
+        {
+            "resource": {
+                "resourceType": "Encounter",
+                "status": "finished",
+                "class": {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "IMP",
+                },
+                "period": {"start": f"{doc.year}-{doc.month:02d}-{doc.day:02d}"},
+                "serviceProvider": {"display": doc.institution},
+                "text": {"status": "additional", "div": head + narrative + "</p></div>"},
+            }
+        },
     ]
     labels = [
-        {"pointer": "/entry/0/resource/name/0/family", "start": 0, "end": len(p.family),
-         "text": p.family, "class": "NAME_PATIENT", "where": "structured"},
+        {
+            "pointer": "/entry/0/resource/name/0/family",
+            "start": 0,
+            "end": len(p.family),
+            "text": p.family,
+            "class": "NAME_PATIENT",
+            "where": "structured",
+        },
         *_shift(n_spans, len(head), "/entry/1/resource/text/div"),
     ]
     if len(parts) > 1:
         note, spans = parts[1]
-        entries.append({"resource": {"resourceType": "Condition",
-                                     "subject": {"reference": f"Patient/{pid}"},
-                                     "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10",
-                                                          "code": "I50.9",
-                                                          "display": "Heart failure"}]},
-                                     "note": [{"text": note}]}})
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "subject": {"reference": f"Patient/{pid}"},
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://hl7.org/fhir/sid/icd-10",
+                                "code": "I50.9",
+                                "display": "Heart failure",
+                            }
+                        ]
+                    },
+                    "note": [{"text": note}],
+                }
+            }
+        )
         labels += _shift(spans, 0, "/entry/2/resource/note/0/text")
     if len(parts) > 2:
         text, spans = parts[2]
-        entries.append({"resource": {"resourceType": "DiagnosticReport", "status": "final",
-                                     "code": {"coding": [{"system": "http://loinc.org",
-                                                          "code": "11526-1",
-                                                          "display": "Pathology study"}]},
-                                     "effectiveDateTime": f"{doc.year}-{doc.month:02d}-01",
-                                     "conclusion": text}})
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "status": "final",
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://loinc.org",
+                                "code": "11526-1",
+                                "display": "Pathology study",
+                            }
+                        ]
+                    },
+                    "effectiveDateTime": f"{doc.year}-{doc.month:02d}-01",
+                    "conclusion": text,
+                }
+            }
+        )
         labels += _shift(spans, 0, f"/entry/{len(entries) - 1}/resource/conclusion")
-    return {"resourceType": "Bundle", "type": "collection",
-            "entry": [{"fullUrl": f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}", **e}
-                      for e in entries]}, labels
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}", **e} for e in entries
+        ],
+    }, labels
 
 
 def build(count: int = 180, seed: int = 20261207) -> None:
@@ -250,8 +365,11 @@ def build(count: int = 180, seed: int = 20261207) -> None:
         if as_fhir:
             parts = [render(doc, t) for t in chosen]
             # narrative, condition note, report conclusion: at most three fields
-            joined = [parts[0], *parts[1:3]] if len(parts) <= 3 else [
-                _join(parts[:-2]), parts[-2], parts[-1]]
+            joined = (
+                [parts[0], *parts[1:3]]
+                if len(parts) <= 3
+                else [_join(parts[:-2]), parts[-2], parts[-1]]
+            )
             for text, _ in joined:
                 assert not re.search(r"[<>&]", text), text
             data, labels = bundle(doc, style, joined)
@@ -262,9 +380,21 @@ def build(count: int = 180, seed: int = 20261207) -> None:
             media, fmt = "application/json", "case_report"
         name = f"{i:04d}.json"
         (HERE / "docs" / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-        (HERE / "labels" / name).write_text(json.dumps(
-            {"document": f"docs/{name}", "format": fmt, "media_type": media, "style": style,
-             "patient_age": doc.age, "spans": labels}, indent=1, ensure_ascii=False) + "\n")
+        (HERE / "labels" / name).write_text(
+            json.dumps(
+                {
+                    "document": f"docs/{name}",
+                    "format": fmt,
+                    "media_type": media,
+                    "style": style,
+                    "patient_age": doc.age,
+                    "spans": labels,
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
         _check(data, labels)
         stats.update(f"{s['where']}:{s['class']}" for s in labels)
         stats[f"style:{style}"] += 1
@@ -277,8 +407,9 @@ def _join(parts: list[tuple[str, list[dict]]], sep: str = " ") -> tuple[str, lis
     for chunk, chunk_spans in parts:
         if text:
             text += sep
-        spans += [{**s, "start": s["start"] + len(text), "end": s["end"] + len(text)}
-                  for s in chunk_spans]
+        spans += [
+            {**s, "start": s["start"] + len(text), "end": s["end"] + len(text)} for s in chunk_spans
+        ]
         text += chunk
     return text, spans
 

@@ -129,8 +129,13 @@ NAME_CUE = re.compile(
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?")
 
 
-def cued_name(text: str, start: int, ordinary: frozenset[str], names: frozenset[str],
-              stop: frozenset[str] = frozenset()) -> int:
+def cued_name(
+    text: str,
+    start: int,
+    ordinary: frozenset[str],
+    names: frozenset[str],
+    stop: frozenset[str] = frozenset(),
+) -> int:
     """End of the name (up to three words) that starts at `start`, or `start` if none.
 
     An English word belongs to the name only beside a word that is not English or is
@@ -144,11 +149,18 @@ def cued_name(text: str, start: int, ordinary: frozenset[str], names: frozenset[
             break
         word = match.group().rstrip(".").lower()
         initial = len(word) == 1 and match.group().endswith(".")
-        if word in stop and not initial:
+        # ÅSA SMALL: beside a name in capitals, a capitalised common word is the name's
+        if (
+            word in stop
+            and not initial
+            and not (anchored and match.group().isupper())
+            and not _surname_given(text, match, stop)
+        ):
             break
         name_like = initial or word not in ordinary or word in names
-        if name_like or anchored:
+        if name_like or anchored or _surname_given(text, match, stop):
             end = match.end()
+            name_like = True
         elif _WORD.match(text, match.end() + 1) is None or not _name_like(
             text, match.end() + 1, ordinary, names, stop
         ):
@@ -161,17 +173,50 @@ def cued_name(text: str, start: int, ordinary: frozenset[str], names: frozenset[
             break
         cursor = match.end() + 1
     if not anchored:
+        # "grossed by Bull.": one capitalised word closing the sentence
+        alone = _WORD.match(text, start)
+        if alone is None:
+            return start
+        word = alone.group().rstrip(".")
+        close = start + len(word)
+        if (
+            word[0].isupper()
+            and word.lower() not in stop
+            and not _SPECIALTY.search(word)
+            and re.match(r"[ \t]*(?:$|[\n.;,)])", text[close:])
+        ):
+            return close
         return start
-    given = re.match(r",[ \t]+([^\W\d_][^\W\d_'’-]*)(?=[ \t]*(?:$|[\n.;,(]))", text[end:])
-    if given and end - start > 1 and " " not in text[start:end].strip() and (
-        given.group(1)[0].isupper() and given.group(1).lower() not in stop
+    given = re.match(r",[ \t]+([^\W\d_][^\W\d_'’-]*)", text[end:])
+    if (
+        given
+        and end - start > 1
+        and " " not in text[start:end].strip()
+        and (given.group(1)[0].isupper() and given.group(1).lower() not in stop)
     ):
         end += given.end()
     return end
 
 
-def _name_like(text: str, at: int, ordinary: frozenset[str], names: frozenset[str],
-               stop: frozenset[str]) -> bool:
+def _surname_given(text: str, match: re.Match[str], stop: frozenset[str]) -> bool:
+    """ "Strong, Søren": a capitalised word, a comma and a capitalised given name."""
+    after = re.match(r",[ \t]+([^\W\d_][^\W\d_'’-]+)", text[match.end() :])
+    return (
+        match.group()[0].isupper()
+        and after is not None
+        and after.group(1)[0].isupper()
+        and after.group(1).lower() not in stop
+        and not _SPECIALTY.search(after.group(1))
+    )
+
+
+# Names of services, not people: "Seen by Orthopaedics", "Discussed with Haematology".
+_SPECIALTY = re.compile(r"(?i)(?:ology|ics|ery|iatry|ist|ine|ia|ary)$")
+
+
+def _name_like(
+    text: str, at: int, ordinary: frozenset[str], names: frozenset[str], stop: frozenset[str]
+) -> bool:
     match = _WORD.match(text, at)
     word = match.group().rstrip(".").lower() if match else ""
     return bool(word) and word not in stop and (word not in ordinary or word in names)

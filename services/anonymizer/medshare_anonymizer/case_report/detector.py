@@ -95,6 +95,10 @@ def _cued(text: str) -> Iterator[PhiSpan]:
     for pattern in cues.POSTCODES:
         yield from _spans(pattern, text, "ZIP")
     yield from _spans(cues.RURAL_ROUTE, text, "ADDRESS")
+
+
+def _authored(text: str) -> Iterator[PhiSpan]:
+    """Names after a verb of authorship ("grossed by Bull"): people even when words."""
     ordinary, known, stop = _ordinary(), _known_names(), _cue_stop()
     for match in cues.NAME_CUE.finditer(text):
         end = cues.cued_name(text, match.end(), ordinary, known, stop)
@@ -198,8 +202,15 @@ _SERVICE_SUFFIXES = words("Ward Unit Surgery Oncology Pediatrics Paediatrics Fer
 def _names(text: str) -> tuple[list[PhiSpan], list[PhiSpan]]:
     """Names after a cue (title, credential, label, relation), then the others."""
     found: tuple[list[PhiSpan], list[PhiSpan]] = ([], [])
-    rules = (names.titled, names.labelled, names.related, signatures.signed,
-             signatures.before_role, names.caseless, names.capitalised)
+    rules = (
+        names.titled,
+        names.labelled,
+        names.related,
+        signatures.signed,
+        signatures.before_role,
+        names.caseless,
+        names.capitalised,
+    )
     for rule in rules:
         # "Parkinson's disease (father)": a name before a role still meets the allow-list
         cued = rule in (names.titled, names.labelled, names.related, signatures.signed)
@@ -234,7 +245,7 @@ def addresses(text: str) -> Iterator[PhiSpan]:
 
 # A species epithet after a capitalised genus ("Candida albicans", "Listeria
 # monocytogenes"): a lowercase Latin word that is not English.
-_EPITHET = re.compile(r"\s([a-z]{4,}(?:ii|ae|is|us|um|a|es|ens|ans|ica|ile|ense|oides|i|e))\b")
+_EPITHET = re.compile(r"\s([a-z]{2,}(?:ii|ae|is|us|um|a|es|ens|ans|ica|ile|ense|oides|i|e))\b")
 _NAME_LIKE = frozenset(("NAME", "LOCATION", "FACILITY"))
 
 
@@ -256,7 +267,9 @@ def _allowed(text: str, span: PhiSpan, cued: bool = False) -> bool:
     # A short code before a value is a lab ("ALT 45", "eGFR 38", "Na 134"), not a person.
     lab = re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,5}", phrase)
     value = re.match(r"\s*(?:[:=]|of|was|is)?\s*[<>≤≥]?\s*\d", after)
-    if lab and value and not cued and (not phrase.istitle() or len(phrase) <= 3):
+    # "Trop 45", "Bili 41": a short title-case code too, unless a name lexicon knows it
+    short = len(phrase) <= 3 or (len(phrase) <= 5 and phrase.lower() not in _known_names())
+    if lab and value and not cued and (not phrase.istitle() or short):
         return True
     head = re.match(r"(?:['’]s?)?\s*([A-Za-z]+)", after)
     if head and head.group(1).lower() in ner.EPONYM_HEADS and " " not in phrase:
@@ -268,6 +281,14 @@ def _allowed(text: str, span: PhiSpan, cued: bool = False) -> bool:
     return epithet is not None and " " not in phrase and epithet.group(1) not in p.english_words()
 
 
+def _without_genus(text: str, span: PhiSpan) -> PhiSpan:
+    """A name span ending in a microbe's genus ("Prev Serratia marcescens") ends before it."""
+    last = re.search(r"(?:^|\s)(\S+)$", text[span.start : span.end])
+    if last and bare(last.group(1)) in ner.genera():
+        return PhiSpan(span.start, span.start + last.start(), span.label)
+    return span
+
+
 def detect(text: str, model: bool = True) -> list[PhiSpan]:
     """PHI spans in `text`, merged and sorted; existing [LABEL] placeholders are skipped.
 
@@ -277,6 +298,7 @@ def detect(text: str, model: bool = True) -> list[PhiSpan]:
     """
     modelled = _modelled(text) if model else ()
     cued, named = _names(text)
+    cued += _authored(text)
     found = [s for s in (*_shaped(text), *cued, *named, *modelled)
              if not _inside_placeholder(text, s)]  # fmt: skip
     # Inside a facility's name ("St. Mary's Medical Center") a word is not vocabulary.
@@ -289,6 +311,9 @@ def detect(text: str, model: bool = True) -> list[PhiSpan]:
                 continue
             if s.label == "NAME":  # "Dr Posada Fitzpatrick type IV": the eponym stays
                 s = PhiSpan(s.start, names.before_eponym(text, s.start, s.end), "NAME")
+                s = _without_genus(text, s)
+                if s.end <= s.start:
+                    continue
         kept.append(s)
     return merge(kept)
 

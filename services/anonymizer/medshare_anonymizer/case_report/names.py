@@ -17,6 +17,7 @@ from functools import cache
 
 from medshare_anonymizer.case_report import patterns as p
 from medshare_anonymizer.case_report.ner import EPONYM_HEADS
+from medshare_anonymizer.case_report.ner import genera as genera_words
 
 Span = tuple[int, int]
 
@@ -77,7 +78,11 @@ ROLE_WORDS = words(
     "specialists surgeon surgeons surgical medical medicine on-call oncall family relatives "
     "patient pharmacist pharmacy dietitian dietician midwife midwives paramedics ambulance "
     "crew gp gps hca hcas sho spr fy1 fy2 micro microbiology cardiology radiology "
-    "palliative orthogeriatric orthogeriatrics geriatrics ward wards psychiatry liaison"
+    "palliative orthogeriatric orthogeriatrics geriatrics ward wards psychiatry liaison "
+    "oncology haematology hematology nephrology neurology gastroenterology endocrinology "
+    "rheumatology dermatology urology orthopaedics orthopedics ophthalmology ent icu itu hdu "
+    "ccu ed surgery paediatrics pediatrics obstetrics gynaecology respiratory renal stroke "
+    "vascular anaesthetics anesthesia psychology hepatology neurosurgery endoscopy theatre"
 )
 # Endings of English words, rare at the end of a name: a capitalised unknown word at a
 # sentence start without one of these is taken for a name.
@@ -134,8 +139,9 @@ def _stop_words() -> frozenset[str]:
     return p.common_words() | PERSON_FOLLOWERS | TITLES | words("and or with who the a an")
 
 
-def _cued_words(text: str, start: int, limit: int = 3, last_word_ok: bool = False,
-                alone_ok: bool = False) -> int:
+def _cued_words(
+    text: str, start: int, limit: int = 3, last_word_ok: bool = False, alone_ok: bool = False
+) -> int:
     """End of the name after a cue at `start` (up to `limit` words, one line), or `start`.
 
     Any case is taken, but a lowercase English word only before a verb people take or
@@ -249,11 +255,18 @@ def capitalised(text: str) -> Iterator[Span]:
         p.common_words(),
         p.english_words(),
     )
+    genera = genera_words()
 
     def ordinary(plain: str) -> bool:
         # An English word is ordinary unless the name lexicon knows it ("Baker", "Rose");
         # so is a compound of ordinary words ("Fine-needle").
-        if plain in common or (plain in english and plain not in first and plain not in last):
+        if (
+            plain in common
+            or plain in ROLE_WORDS
+            or (plain in english and plain not in first and plain not in last)
+        ):
+            return True
+        if plain in genera:  # "Prev Serratia marcescens": the genus is not a surname
             return True
         parts = plain.split("-")
         return len(parts) > 1 and all(part in common or part in english for part in parts)

@@ -30,7 +30,9 @@ _EPONYM_HEADS = (
     "equation index rule fasciitis deformity contracture staging grade grading effect "
     "murmur triangle canal pouch method stain agar medium pneumonia infection sepsis "
     "bacteremia colitis tube view views lesion lesions esophagitis negative positive "
-    "monitor virus curve estimate stain cardiomyopathy diverticulum tear catheter"
+    "monitor virus curve estimate stain cardiomyopathy diverticulum tear catheter "
+    "fundoplication breathing respiration respirations repair shunt splint traction approach "
+    "flap block pattern rhythm gallop pulse manoeuvres maneuvers questionnaire loop"
 )
 EPONYM_HEADS = frozenset(_EPONYM_HEADS.split())
 
@@ -42,7 +44,13 @@ def _lexicon(name: str) -> frozenset[str]:
 @cache
 def clinical_words() -> frozenset[str]:
     """Lowercase words of clinical vocabulary (ICD-10-CM and drug names)."""
-    return _lexicon("icd10cm_words.txt") | _lexicon("drug_names.txt") | eponyms()
+    return _lexicon("icd10cm_words.txt") | _lexicon("drug_names.txt") | eponyms() | genera()
+
+
+@cache
+def genera() -> frozenset[str]:
+    """Genera of microbes: "Candida auris" and "Serratia marcescens" stay."""
+    return frozenset(w for line in lexicon_lines("organisms.txt") for w in line.split())
 
 
 @cache

@@ -43,7 +43,8 @@ _SIGN_OFF = re.compile(
 )
 # A line of two or three capitalised words over a line naming a role or a credential.
 _ROLE_LINE = re.compile(
-    rf"(?m)^[ \t]*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?(?P<phi>{NAME_WORD}(?:[ \t]+{NAME_WORD}){{1,2}})"
+    r"(?m)^[ \t]*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?"
+    rf"(?P<phi>{NAME_WORD}(?:[ \t]+{NAME_WORD}){{1,2}})"
     r"(?:,[ \t]*[A-Z][A-Za-z ]{1,20})?[ \t]*\n[ \t]*(?:[A-Z][\w'-]*[ \t]+){0,3}"
     r"(?i:consultant|registrar|radiologist|histopathologist|pathologist|physician|nurse|"
     r"practitioner|partner|coordinator|hospitalist|surgeon|fellow|resident|therapist|"
@@ -66,8 +67,41 @@ def _plain(word: str) -> str:
 
 
 _STOP = ROLE_WORDS | frozenset(
-    "and or with by the a an his her their our my your seen reviewed discussed spoke to from "
-    "for of in on at plan called rang visited dr mr mrs ms prof".split()
+    [
+        "and",
+        "or",
+        "with",
+        "by",
+        "the",
+        "a",
+        "an",
+        "his",
+        "her",
+        "their",
+        "our",
+        "my",
+        "your",
+        "seen",
+        "reviewed",
+        "discussed",
+        "spoke",
+        "to",
+        "from",
+        "for",
+        "of",
+        "in",
+        "on",
+        "at",
+        "plan",
+        "called",
+        "rang",
+        "visited",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+    ]
 )
 
 

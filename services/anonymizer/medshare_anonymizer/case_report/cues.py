@@ -122,7 +122,8 @@ NAME_CUE = re.compile(
     r"interpreted|discussed|spoke|spoken|called|accompanied|attended|witnessed|performed|"
     r"entered|released|prepared|cosigned|co-signed|read|covered|triaged|evaluated|"
     r"referred|messaged|paged|consulted|contacted|authorised|authorized|described|requested|"
-    r"asked|staffed|input|opinion|referral|advice|handed over|copied|d/w)"
+    r"asked|staffed|input|opinion|referral|advice|handed over|copied|d/w|reported|written|"
+    r"typed|checked|approved|supervised|scanned|obtained)"
     r"\s+(?:by|with|to|from)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
 )
@@ -144,7 +145,9 @@ def cued_name(
     """
     end, cursor, anchored = start, start, False
     for _ in range(3):
-        match = _WORD.match(text, cursor)
+        # "hüseyin de la cruz": particles inside a name are part of it
+        particles = _PARTICLES.match(text, cursor) if anchored else None
+        match = _WORD.match(text, particles.end() if particles else cursor)
         if match is None:
             break
         word = match.group().rstrip(".").lower()
@@ -196,6 +199,12 @@ def cued_name(
     ):
         end += given.end()
     return end
+
+
+_PARTICLES = re.compile(
+    r"(?:(?:van|von|der|den|de|del|della|la|le|da|di|du|dos|das|bin|al|el|ter)"
+    r"[ \t]+)+(?=\w)"
+)
 
 
 def _surname_given(text: str, match: re.Match[str], stop: frozenset[str]) -> bool:

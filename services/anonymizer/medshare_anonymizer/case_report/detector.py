@@ -127,10 +127,13 @@ def _context_words() -> frozenset[str]:
     return _ordinary() - _known_names()
 
 
-def _modelled(text: str) -> Iterator[PhiSpan]:
+def _modelled(text: str, found: list[PhiSpan]) -> Iterator[PhiSpan]:
     """PERSON and ORG entities of the statistical model that are not clinical language."""
     surnames, context = _known_names(), _context_words()
-    for start, end, label in ner.entities(text):
+    windows = _windows(text, found)
+    if not windows:
+        return
+    for start, end, label in ner.entities(text, windows):
         if ner.is_clinical(text[start:end], text[end : end + 24], surnames):
             continue
         if any(ch.isdigit() for ch in text[start:end]):  # "Hb 12.1": a lab value, not a person
@@ -153,6 +156,63 @@ def _modelled(text: str) -> Iterator[PhiSpan]:
             yield PhiSpan(start, end, "NAME")
         elif _is_institution(text[start:end]):
             yield PhiSpan(start, end, "FACILITY")
+
+
+_CAPITALISED = re.compile(r"(?<![\w'’-])[^\W\d_a-z][\w'’-]*")  # not lowercase first
+
+
+def _windows(text: str, found: list[PhiSpan]) -> list[tuple[int, int]]:
+    """Stretches of `text` around the capitalised words the rules left unexplained.
+
+    Only there can the model add a name: a word inside a span already found, an English
+    word alone (dropped in `_modelled`), clinical words and short capital abbreviations
+    ("WBC", "ICU") are explained. Six words either side, on the same line, give the model
+    its context; the model costs per token read.
+    """
+    context, plain, known = _context_words(), _plain_clinical(), _known_names()
+    covered = sorted((s.start, s.end) for s in found)
+    windows: list[tuple[int, int]] = []
+    for match in _CAPITALISED.finditer(text):
+        word = bare(match.group())
+        if word in plain and word not in context:
+            continue
+        if match.group().isupper() and len(word) <= 4 and word not in known:
+            continue
+        if any(a <= match.start() and match.end() <= b for a, b in covered):
+            continue
+        if word in context and not _beside(text, match, covered):
+            continue  # an English word, unless it stands beside a name ("Ptolemy al-Rashid")
+        start, end = _around(text, match.start(), match.end())
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _beside(text: str, match: re.Match[str], covered: list[tuple[int, int]]) -> bool:
+    """The word is one space away from a span already found."""
+    return any(b == match.start() - 1 or a == match.end() + 1 for a, b in covered) and (
+        " " in (text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1])
+    )
+
+
+_TOKEN = re.compile(r"\S+")
+
+
+def _around(text: str, start: int, end: int) -> tuple[int, int]:
+    """Six words either side of [start, end), on its line."""
+    low = max(text.rfind("\n", 0, start) + 1, start - 100)
+    high = text.find("\n", end)
+    high = min(len(text) if high < 0 else high, end + 100)
+    before = [m.start() for m in _TOKEN.finditer(text, low, start)][-6:]
+    after = [m.end() for m in _TOKEN.finditer(text, end, high)][:6]
+    return (before[0] if before else start), (after[-1] if after else end)
+
+
+@cache
+def _plain_clinical() -> frozenset[str]:
+    return ner.clinical_words() - _known_names()
 
 
 _LABEL_WORD = re.compile(r"(?:DOB|MRN|SSN|ID|NHS|DOD|DOA|Sex|Age|Date|Tel|Ph|Fax|Acc)\.?:?")
@@ -296,11 +356,11 @@ def detect(text: str, model: bool = True) -> list[PhiSpan]:
     binomials, states and countries) is consulted for every name-like span, whichever
     rule found it. `model=False` leaves the statistical model out (a coded label).
     """
-    modelled = _modelled(text) if model else ()
     cued, named = _names(text)
     cued += _authored(text)
-    found = [s for s in (*_shaped(text), *cued, *named, *modelled)
-             if not _inside_placeholder(text, s)]  # fmt: skip
+    found = [s for s in (*_shaped(text), *cued, *named) if not _inside_placeholder(text, s)]
+    if model:
+        found += [s for s in _modelled(text, found) if not _inside_placeholder(text, s)]
     # Inside a facility's name ("St. Mary's Medical Center") a word is not vocabulary.
     facilities = [s for s in found if s.label == "FACILITY"]
     strong, kept = set(cued), []

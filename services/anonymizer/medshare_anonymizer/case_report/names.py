@@ -49,7 +49,7 @@ CASELESS = (
 )
 # A capitalised word (O'Brien, McDonald, Vasquez-Hollis, Hưng, Smith's) or an initial.
 NAME_WORD = (
-    rf"(?:(?:O'|Mc|Mac|D')?[{UPPER}][{LOWER}]+(?:[-'’][{UPPER}{LOWER}]?[{LOWER}]+)*"
+    rf"(?:(?:O'|Mc|Mac|D'|al-|el-|Al-|El-)?[{UPPER}][{LOWER}]+(?:[-'’][{UPPER}{LOWER}]?[{LOWER}]+)*"
     rf"(?![{UPPER}{LOWER}\d]|-\d)|[{UPPER}]\.)"
 )
 _CASELESS_WORD = rf"[{CASELESS}]+"

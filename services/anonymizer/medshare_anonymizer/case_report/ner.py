@@ -110,10 +110,19 @@ def worth_modelling(text: str) -> bool:
     return len(words) >= MIN_WORDS and any(not w.islower() for w in words)
 
 
-def entities(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, label) of PERSON and ORG entities in `text`."""
+def entities(
+    text: str, windows: list[tuple[int, int]] | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """(start, end, label) of PERSON and ORG entities in `text`.
+
+    With `windows`, only those stretches of the text are read (in one batch): the model
+    costs per token, and most of a note holds no word it could call a name.
+    """
     if not worth_modelling(text):
         return
-    for entity in _model()(text).ents:
-        if entity.label_ in ("PERSON", "ORG"):
-            yield entity.start_char, entity.end_char, entity.label_
+    chunks = [(0, len(text))] if windows is None else windows
+    docs = _model().pipe(text[start:end] for start, end in chunks)
+    for (offset, _), doc in zip(chunks, docs, strict=True):
+        for entity in doc.ents:
+            if entity.label_ in ("PERSON", "ORG"):
+                yield offset + entity.start_char, offset + entity.end_char, entity.label_

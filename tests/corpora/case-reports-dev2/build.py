@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import pools as P
 from styles import STYLES
+from styles_b import STYLES_B
 
 HERE = Path(__file__).parent
 ONES = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -349,17 +350,18 @@ def bundle(doc: Doc, style: str, parts: list[tuple[str, list[dict]]]) -> tuple[d
     }, labels
 
 
-def build(count: int = 180, seed: int = 20261207) -> None:
+def build(count: int = 180, extra: int = 90, seed: int = 20261207) -> None:
     rng = random.Random(seed)
     for sub in ("docs", "labels"):
         (HERE / sub).mkdir(exist_ok=True)
         for old in (HERE / sub).glob("*.json"):
             old.unlink()
     stats: Counter[str] = Counter()
-    for i in range(1, count + 1):
+    for i in range(1, count + extra + 1):
         doc = Doc(rng, i)
-        style = list(STYLES)[(i - 1) % len(STYLES)]
-        sections = STYLES[style]
+        styles = STYLES if i <= count else STYLES_B  # the second wording: 181 onwards
+        style = list(styles)[(i - 1) % len(styles)]
+        sections = styles[style]
         chosen = [rng.choice(section) for section in sections]
         as_fhir = i % 3 == 0
         if as_fhir:

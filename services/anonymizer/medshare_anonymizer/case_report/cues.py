@@ -71,6 +71,14 @@ AGES = [
         r"(?i:\b(?:he|she|they|patient|pt|who)\s+(?:is|was|turned|turns|is now|was now)\s+)"
         r"(?P<phi>9\d|1[01]\d)\b(?!\s*(?:%|/|\.\d|°|[a-zA-Z]*\d|(?i:bpm|mm|kg|lb|cm|mg|beats|"
         r"breaths|percent|over|on\b|out of)))",
+        # (F, 92), (94, M), nonagenarian (95), in her 90s (93), her mother, now 101
+        r"(?i:\((?:[MF]|male|female|man|woman)[,/ ]\s*)(?P<phi>9\d|1[01]\d)(?=\))",
+        r"(?i:\()(?P<phi>9\d|1[01]\d)(?=[,/ ]\s*(?:[MF]|male|female)\))",
+        r"(?i:\b(?:nonagenarian|centenarian|in (?:her|his|their) (?:90s|nineties)),?\s*\(?)"
+        r"(?P<phi>9\d|1[01]\d)\b(?![.%/]\d)",
+        r"(?i:\b(?:she|he|patient|pt|mother|father|mum|mom|dad|wife|husband|grandmother|"
+        r"grandfather|aunt|uncle),?\s+(?:is\s+|was\s+)?(?:now|turned|turns|aged|age)\s+)"
+        r"(?P<phi>9\d|1[01]\d|ninety(?:-\w+)?)\b(?![.%/]\d|\s*(?:%|bpm|kg|mm|/))",
         # 91M, 92 F, 97y, 100yr: age and sex or unit run together (not "T 99 F", "99.1 F")
         r"(?<![\w.,°/-])(?<!temp )(?<!Temp )(?<!T )(?<!temp: )(?<!Temp: )(?<!T: )"
         r"(?P<phi>9\d|1[01]\d) ?(?:[MF]|y|yr|yrs)(?![\w°'’-])",
@@ -123,9 +131,12 @@ NAME_CUE = re.compile(
     r"entered|released|prepared|cosigned|co-signed|read|covered|triaged|evaluated|"
     r"referred|messaged|paged|consulted|contacted|authorised|authorized|described|requested|"
     r"asked|staffed|input|opinion|referral|advice|handed over|copied|d/w|reported|written|"
-    r"typed|checked|approved|supervised|scanned|obtained)"
-    r"\s+(?:by|with|to|from)\s+"
+    r"typed|checked|approved|supervised|scanned|obtained|assisted|updated|accepted|presented|"
+    r"chaired|led|informed|counselled|counseled|consented|operated|managed|admitted|phoned|"
+    r"rv'd|s/w)\s+(?:by|with|to|from|under|w/)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+    r"|\b(?:per|contact|ask|call|page|bleep|under the care of|care of)\s+"
+    r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?(?=(?-i:[^\W\d_a-z]))"
 )
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?")
 
@@ -186,7 +197,7 @@ def cued_name(
             word[0].isupper()
             and word.lower() not in stop
             and not _SPECIALTY.search(word)
-            and re.match(r"[ \t]*(?:$|[\n.;,)])", text[close:])
+            and re.match(r"[ \t]*(?:$|[\n.;,):])", text[close:])
         ):
             return close
         return start

@@ -17,6 +17,7 @@ from functools import cache
 
 from medshare_anonymizer.case_report import cues, names, ner, signatures
 from medshare_anonymizer.case_report import patterns as p
+from medshare_anonymizer.case_report.model_windows import model_windows
 from medshare_anonymizer.case_report.names import TITLES, bare, words
 
 LABELS = ("NAME", "DATE", "PHONE", "FAX", "EMAIL", "URL", "IP", "SSN", "ID", "ADDRESS",
@@ -101,9 +102,14 @@ def _authored(text: str) -> Iterator[PhiSpan]:
     """Names after a verb of authorship ("grossed by Bull"): people even when words."""
     ordinary, known, stop = _ordinary(), _known_names(), _cue_stop()
     for match in cues.NAME_CUE.finditer(text):
-        end = cues.cued_name(text, match.end(), ordinary, known, stop)
-        if end > match.end():
-            yield PhiSpan(match.end(), end, "NAME")
+        start = match.end()
+        while (end := cues.cued_name(text, start, ordinary, known, stop)) > start:
+            yield PhiSpan(start, end, "NAME")
+            # "Contact Bishop, Declan or mei-ling small": a list of people
+            more = re.match(r"[ \t]*(?:,|;|/|&|\band\b|\bor\b)[ \t]*", text[end:])
+            if more is None:
+                break
+            start = end + more.end()
 
 
 @cache
@@ -130,7 +136,7 @@ def _context_words() -> frozenset[str]:
 def _modelled(text: str, found: list[PhiSpan]) -> Iterator[PhiSpan]:
     """PERSON and ORG entities of the statistical model that are not clinical language."""
     surnames, context = _known_names(), _context_words()
-    windows = _windows(text, found)
+    windows = model_windows(text, [(s.start, s.end) for s in found])
     if not windows:
         return
     for start, end, label in ner.entities(text, windows):
@@ -156,63 +162,6 @@ def _modelled(text: str, found: list[PhiSpan]) -> Iterator[PhiSpan]:
             yield PhiSpan(start, end, "NAME")
         elif _is_institution(text[start:end]):
             yield PhiSpan(start, end, "FACILITY")
-
-
-_CAPITALISED = re.compile(r"(?<![\w'’-])[^\W\d_a-z][\w'’-]*")  # not lowercase first
-
-
-def _windows(text: str, found: list[PhiSpan]) -> list[tuple[int, int]]:
-    """Stretches of `text` around the capitalised words the rules left unexplained.
-
-    Only there can the model add a name: a word inside a span already found, an English
-    word alone (dropped in `_modelled`), clinical words and short capital abbreviations
-    ("WBC", "ICU") are explained. Six words either side, on the same line, give the model
-    its context; the model costs per token read.
-    """
-    context, plain, known = _context_words(), _plain_clinical(), _known_names()
-    covered = sorted((s.start, s.end) for s in found)
-    windows: list[tuple[int, int]] = []
-    for match in _CAPITALISED.finditer(text):
-        word = bare(match.group())
-        if word in plain and word not in context:
-            continue
-        if match.group().isupper() and len(word) <= 4 and word not in known:
-            continue
-        if any(a <= match.start() and match.end() <= b for a, b in covered):
-            continue
-        if word in context and not _beside(text, match, covered):
-            continue  # an English word, unless it stands beside a name ("Ptolemy al-Rashid")
-        start, end = _around(text, match.start(), match.end())
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
-        else:
-            windows.append((start, end))
-    return windows
-
-
-def _beside(text: str, match: re.Match[str], covered: list[tuple[int, int]]) -> bool:
-    """The word is one space away from a span already found."""
-    return any(b == match.start() - 1 or a == match.end() + 1 for a, b in covered) and (
-        " " in (text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1])
-    )
-
-
-_TOKEN = re.compile(r"\S+")
-
-
-def _around(text: str, start: int, end: int) -> tuple[int, int]:
-    """Six words either side of [start, end), on its line."""
-    low = max(text.rfind("\n", 0, start) + 1, start - 100)
-    high = text.find("\n", end)
-    high = min(len(text) if high < 0 else high, end + 100)
-    before = [m.start() for m in _TOKEN.finditer(text, low, start)][-6:]
-    after = [m.end() for m in _TOKEN.finditer(text, end, high)][:6]
-    return (before[0] if before else start), (after[-1] if after else end)
-
-
-@cache
-def _plain_clinical() -> frozenset[str]:
-    return ner.clinical_words() - _known_names()
 
 
 _LABEL_WORD = re.compile(r"(?:DOB|MRN|SSN|ID|NHS|DOD|DOA|Sex|Age|Date|Tel|Ph|Fax|Acc)\.?:?")
@@ -267,13 +216,16 @@ def _names(text: str) -> tuple[list[PhiSpan], list[PhiSpan]]:
         names.labelled,
         names.related,
         signatures.signed,
+        signatures.listed,
         signatures.before_role,
+        signatures.capitals,
         names.caseless,
         names.capitalised,
     )
     for rule in rules:
         # "Parkinson's disease (father)": a name before a role still meets the allow-list
-        cued = rule in (names.titled, names.labelled, names.related, signatures.signed)
+        cued = rule in (names.titled, names.labelled, names.related, signatures.signed,
+                        signatures.listed)  # fmt: skip
         for start, end in rule(text):
             found[0 if cued else 1].append(PhiSpan(*names.extend(text, start, end), "NAME"))
     return found

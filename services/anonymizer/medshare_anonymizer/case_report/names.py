@@ -67,7 +67,9 @@ PERSON_FOLLOWERS = words(
     "arrived came lives lived works worked prefers wishes wants understands understood "
     "brought took missed needs needed continues remains completed began started stopped "
     "requested asks expresses verbalizes drove walks uses takes got gets lost gained saw "
-    "can could may might should must died found visits visited helps helped manages"
+    "can could may might should must died found visits visited helps helped manages "
+    "visit call calls ring rings help say want agree are were have live attend attends "
+    "phoned updated accepted"
 )
 # Teams and roles, which follow "seen by" as often as a person does.
 ROLE_WORDS = words(
@@ -82,7 +84,8 @@ ROLE_WORDS = words(
     "oncology haematology hematology nephrology neurology gastroenterology endocrinology "
     "rheumatology dermatology urology orthopaedics orthopedics ophthalmology ent icu itu hdu "
     "ccu ed surgery paediatrics pediatrics obstetrics gynaecology respiratory renal stroke "
-    "vascular anaesthetics anesthesia psychology hepatology neurosurgery endoscopy theatre"
+    "vascular anaesthetics anesthesia psychology hepatology neurosurgery endoscopy theatre "
+    "practitioner practitioners specialist advanced assistant"
 )
 # Endings of English words, rare at the end of a name: a capitalised unknown word at a
 # sentence start without one of these is taken for a name.
@@ -112,7 +115,11 @@ _LABEL = re.compile(
     r"nurse|prescriber|physician|provider|clinician|consultant|registrar|resident|surgeon|"
     r"pathologist|radiologist|pharmacist|therapist|social worker|interpreter|author|signed|"
     r"signed by|dictated by|reported by|verified by|reviewed by|cc|c\.c|copy|copy to|copies to|"
-    r"to|from|attn|requested by|requesting clinician|referrer|spouse|parent)"
+    r"to|from|attn|requested by|requesting clinician|referrer|spouse|parent|"
+    r"physician of record|(?:accepting|admitting|operating|discharging|treating|responsible|"
+    r"supervising|consulting|reporting) (?:physician|surgeon|clinician|consultant|doctor)|"
+    r"chair|presented by|presenter|assistant|assist|anaesthetist|anesthetist|clinician|"
+    r"accepted by|actions|plan)"
     r"[ \t]*:[ \t]*"
 )
 # A relation before a name ("her brother bill", "Neighbor Iris Bartošová").
@@ -122,7 +129,7 @@ _RELATION = re.compile(
     r"grandfather|grandma|grandpa|grandchild|niece|nephew|aunt|uncle|cousin|stepson|"
     r"stepdaughter|stepmother|stepfather|son-in-law|daughter-in-law|sibling|twin|"
     r"neighbou?r|friend|carer|caregiver|guardian|roommate|flatmate|landlord|landlady|"
-    r"emergency contact|next of kin)\b,?[ \t]+"
+    r"emergency contact|next of kin)\b(?:[ \t]*\([ \t]*|,?[ \t]+)"
 )
 # A word of a cued name; "ST." of "ST. CLAIR" keeps its full stop.
 _HEADS = "|".join(sorted(EPONYM_HEADS | {"type"}))
@@ -206,6 +213,8 @@ def titled(text: str) -> Iterator[Span]:
     for pattern in (_TITLE, _CREDENTIAL):
         for match in pattern.finditer(text):
             group = match.groupdict().get("phi")
+            if group is not None and bare(group.split()[0]) in ROLE_WORDS:
+                continue  # "Nurse Practitioner" is a role
             yield match.span("phi") if group is not None else match.span()
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
-from medshare_anonymizer.case_report.names import NAME_WORD, ROLE_WORDS
-from medshare_anonymizer.case_report.ner import EPONYM_HEADS
+from medshare_anonymizer.case_report import patterns as p
+from medshare_anonymizer.case_report.names import NAME_WORD, ROLE_WORDS, words
+from medshare_anonymizer.case_report.ner import EPONYM_HEADS, clinical_words
 
 Span = tuple[int, int]
 
@@ -29,7 +31,7 @@ _ROLE = (
     r"stepson|stepdaughter|stepmother|stepfather|brother-in-law|sister-in-law|fianc[ée]e?"
 )
 # A word of a name in any case, or an initial; "de la" and other particles between.
-_ANY_WORD = r"(?<![\w'’.-])(?:[^\W\d_]\.(?!\w)|[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*)"
+_ANY_WORD = r"(?<![\w'’./-])(?:[^\W\d_]\.(?!\w)|[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*)"
 _PARTICLES = r"(?:van|von|der|den|de|del|la|le|da|di|du|dos|al|el|bin|te)"
 # One to three words before "(role)", a surname-comma-given pair included.
 _BEFORE_ROLE = re.compile(
@@ -53,10 +55,14 @@ _ROLE_LINE = re.compile(
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:
-    """The name without the words before it that are not names ("and", "Team", "seen")."""
+    """The words after the last that is no name ("history from Domas" -> "Domas")."""
     found = list(re.finditer(r"\S+", text[start:end]))
-    while found and _plain(found[0].group()) in _STOP:
-        found.pop(0)
+    common = p.common_words()
+    for index in range(len(found) - 1, -1, -1):
+        word = _plain(found[index].group())
+        if word in _STOP or (word in common and word not in _names_lexicon()):
+            found = found[index + 1 :]
+            break
     if not found:
         return None
     return start + found[0].start(), end
@@ -66,47 +72,89 @@ def _plain(word: str) -> str:
     return word.strip(",.:;()").lower()
 
 
-_STOP = ROLE_WORDS | frozenset(
-    [
-        "and",
-        "or",
-        "with",
-        "by",
-        "the",
-        "a",
-        "an",
-        "his",
-        "her",
-        "their",
-        "our",
-        "my",
-        "your",
-        "seen",
-        "reviewed",
-        "discussed",
-        "spoke",
-        "to",
-        "from",
-        "for",
-        "of",
-        "in",
-        "on",
-        "at",
-        "plan",
-        "called",
-        "rang",
-        "visited",
-        "dr",
-        "mr",
-        "mrs",
-        "ms",
-        "prof",
-    ]
+_STOP = ROLE_WORDS | words(
+    "and or with by the a an his her their our my your seen reviewed discussed spoke to from "
+    "for of in on at plan called rang visited dr mr mrs ms prof call ring phone contact "
+    "update inform tell ask see meet visit speak told saw met asked informed updated"
 )
 
 
+_RELATIONS = (
+    r"mother|father|mum|mom|dad|son|daughter|wife|husband|partner|spouse|brother|sister|niece|"
+    r"nephew|aunt|uncle|cousin|grandson|granddaughter|grandmother|grandfather|friend|"
+    r"neighbou?r|son-in-law|daughter-in-law|stepson|stepdaughter|carer|next of kin|nok"
+)
+# "ifeoma - cousin and next of kin", "Ifeoma, her niece, is the main carer"
+_BEFORE_RELATION = re.compile(
+    rf"(?P<phi>{_ANY_WORD}(?:[ \t]+{_ANY_WORD}){{0,2}})[ \t]*[-–—,][ \t]*"
+    rf"(?:(?:her|his|their|the patient's|pt's)[ \t]+)?(?i:{_RELATIONS})\b"
+)
+# A label that lists people: "Present: WATANABE, Ayodele, VOLKOV, Aarav", "cc: Dr Hill; Kwame"
+_LIST = re.compile(
+    r"(?im)^[ \t]*(?:present|attendees|in attendance|attending|team|care team|cc|c\.c\.?|copy|"
+    r"copies|copy to|copies to|distribution|chair|panel|signed|authors?)[ \t]*:[ \t]*"
+    r"(?P<rest>[^\n]+)"
+)
+_ITEM = re.compile(r"[^,;/&]+")
+
+
+def listed(text: str) -> Iterator[Span]:
+    """Each item of a list of people after its label, one to three words without digits."""
+    for match in _LIST.finditer(text):
+        for item in _ITEM.finditer(text, *match.span("rest")):
+            for part in re.finditer(r"[^ \t]+(?:[ \t]+[^ \t]+)*", item.group()):
+                words = part.group().split()
+                if not 1 <= len(words) <= 4 or any(c.isdigit() for c in part.group()):
+                    continue
+                start = item.start() + part.start()
+                span = _trim(text, start, start + len(part.group()))
+                if span is not None and re.fullmatch(
+                    rf"{_ANY_WORD}(?:[ \t]+{_ANY_WORD}){{0,3}}", text[span[0] : span[1]]
+                ):
+                    yield span
+
+
+# Names in capitals inside text in mixed case: "Actions: SVETLANA MERRIWEATHER to call"
+_CAPITAL_RUN = re.compile(
+    r"(?<![\w'’-])[^\W\d_a-z]{2,}(?:[-'’][^\W\d_a-z]+)*"
+    r"(?:,?[ \t]+[^\W\d_a-z]{2,}(?:[-'’][^\W\d_a-z]+)*){1,2}(?![\w'’-])"
+)
+
+
+def capitals(text: str) -> Iterator[Span]:
+    """Runs of two or three words in capitals, one of them no English or clinical word."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters or sum(c.isupper() for c in letters) > len(letters) / 2:
+        return  # a note in capitals: capitals say nothing
+    plain, english = _plain_words(), p.english_words()
+    for match in _CAPITAL_RUN.finditer(text):
+        words = [w.strip(",").lower() for w in match.group().split()]
+        if any(w in plain or w in _STOP or w in _FIELD_LABELS for w in words):
+            continue  # "DISCHARGE SUMMARY", "CT HEAD": headings
+        if any((w not in english and len(w) > 2) or w in _names_lexicon() for w in words):
+            yield match.span()
+
+
+_FIELD_LABELS = words("dob mrn nhs ssn id dod doa acc ref tel fax mbi dl")
+
+
+@cache
+def _plain_words() -> frozenset[str]:
+    return (p.common_words() | clinical_words()) - _names_lexicon()
+
+
+@cache
+def _names_lexicon() -> frozenset[str]:
+    return p.first_names() | p.last_names()
+
+
 def before_role(text: str) -> Iterator[Span]:
-    for match in _BEFORE_ROLE.finditer(text):
+    for pattern in (_BEFORE_ROLE, _BEFORE_RELATION):
+        yield from _before(text, pattern)
+
+
+def _before(text: str, pattern: re.Pattern[str]) -> Iterator[Span]:
+    for match in pattern.finditer(text):
         span = _trim(text, *match.span("phi"))
         # "MI (mother)", "CVA (father)": a short capital abbreviation is a diagnosis
         # and "Parkinson's disease (father)" a family history

@@ -147,7 +147,12 @@ def _stop_words() -> frozenset[str]:
 
 
 def _cued_words(
-    text: str, start: int, limit: int = 3, last_word_ok: bool = False, alone_ok: bool = False
+    text: str,
+    start: int,
+    limit: int = 3,
+    last_word_ok: bool = False,
+    alone_ok: bool = False,
+    appositive: bool = False,
 ) -> int:
     """End of the name after a cue at `start` (up to `limit` words, one line), or `start`.
 
@@ -177,11 +182,13 @@ def _cued_words(
                 or (follower and follower not in english and follower not in stop)
                 or (last_word_ok and taken and ends_line)
                 # "wife dawn" closing a cc line: a relation's name may stand alone
-                or (alone_ok and re.match(r"[ \t]*(?:$|\n|\(|;)", text[match.end() :]))
+                or (alone_ok and _closes(word, text[match.end() :], appositive))
             ):
                 break
         taken += 1
         end = match.end()
+        if word.endswith(".") and not initial:
+            break  # a full stop ends the name
         gap = re.match(rf"[ \t]+(?:{_PARTICLE}[ \t]+)?(?=\S)", text[end:])
         if gap is None:
             break
@@ -201,10 +208,20 @@ def labelled(text: str) -> Iterator[Span]:
             yield match.end(), end
 
 
+def _closes(word: str, rest: str, appositive: bool) -> bool:
+    """The word ends its line ("wife dawn"), or a sentence after a comma ("cousin, ember.")."""
+    if word.endswith("."):
+        return appositive and re.match(r"\s+[A-Z]|\s*$", rest) is not None
+    if appositive and re.match(r"\.(?:\s+[A-Z]|\s*$)", rest):
+        return True
+    return re.match(r"[ \t]*(?:$|\n|\(|;)", rest) is not None
+
+
 def related(text: str) -> Iterator[Span]:
     """Names after a relation word; a lowercase one needs a verb or a surname after it."""
     for match in _RELATION.finditer(text):
-        end = _cued_words(text, match.end(), alone_ok=True)
+        appositive = match.group().rstrip().endswith((",", "("))
+        end = _cued_words(text, match.end(), alone_ok=True, appositive=appositive)
         if end > match.end():
             yield match.end(), end
 

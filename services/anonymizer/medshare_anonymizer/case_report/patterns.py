@@ -182,7 +182,7 @@ _FACILITY_SUFFIX = (
     # wards, GP surgeries and other places of care named by a word ("Heron Ward")
     r"Ward|Unit|Surgery|Walk-in Centre|Walk-in Clinic|Pharmacy|Fertility|Lodge|Care Home|"
     r"Assisted Living|Rehab|Pediatrics|Paediatrics|Oncology|Associates|Medical Practice|"
-    r"Family Health|Dialysis Centre|Dialysis Center|Institute)"
+    r"Family Health|Dialysis Centre|Dialysis Center|Institute|General)"
 )
 # Hospitals named in other languages, the kind of place first ("Klinikum rechts der Isar").
 FOREIGN_FACILITY = re.compile(

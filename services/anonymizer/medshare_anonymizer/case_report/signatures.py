@@ -148,9 +148,24 @@ def _names_lexicon() -> frozenset[str]:
     return p.first_names() | p.last_names()
 
 
+# A service and the person who spoke for it: "Microbiology (rowan wren) advised"
+_SERVICE_PERSON = re.compile(
+    r"\b(?:[A-Z][a-z]+(?:ology|ics|ery|iatry)|Micro|Physio|Haem|Onc|Gastro|Cardio|Neuro|Resp|"
+    r"Renal|Surgical|Medical|Ortho|Stroke|ICU|ID)[ \t]*"
+    rf"\((?P<phi>{_ANY_WORD}(?:[ \t]+{_ANY_WORD}){{0,2}})\)"
+)
+
+
 def before_role(text: str) -> Iterator[Span]:
     for pattern in (_BEFORE_ROLE, _BEFORE_RELATION):
         yield from _before(text, pattern)
+    plain = _plain_words()
+    for match in _SERVICE_PERSON.finditer(text):
+        words = [_plain(w) for w in match.group("phi").split()]
+        if re.fullmatch(r"[A-Z0-9]{1,4}", match.group("phi")):
+            continue  # "Cardiology (AF)"
+        if not any(w in plain or w in _STOP for w in words):
+            yield match.span("phi")
 
 
 def _before(text: str, pattern: re.Pattern[str]) -> Iterator[Span]:

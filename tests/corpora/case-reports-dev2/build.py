@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pools as P
 from styles import STYLES
 from styles_b import STYLES_B
+from styles_c import STYLES_C
 
 HERE = Path(__file__).parent
 ONES = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -147,6 +148,14 @@ class Doc:
                 return f"{rng.randint(19, 88)}-year-old", "TRAP_AGE"
             case "I":
                 return self.institution, "INSTITUTION"
+            case "IC":
+                return rng.choice(P.INSTITUTIONS_C), "INSTITUTION"
+            case "AC":  # shapes of an age the other wordings do not use
+                word = age_text(rng, self.age).split("-")[0]
+                return rng.choice([f"{self.age}yo F", f"F {self.age}", f"{self.age}-y-o",
+                                   f"{self.age} year-old", f"{self.age}yo", f"({self.age}y)"
+                                   ][:5] + ([f"ninety {ONES[self.age - 91]} year old"]
+                                            if 90 < self.age < 100 else [])), "AGE_OVER_89"
             case "I2":
                 return rng.choice(P.INSTITUTIONS), "INSTITUTION"
             case "W":
@@ -350,16 +359,17 @@ def bundle(doc: Doc, style: str, parts: list[tuple[str, list[dict]]]) -> tuple[d
     }, labels
 
 
-def build(count: int = 180, extra: int = 90, seed: int = 20261207) -> None:
+def build(count: int = 180, extra: int = 90, third: int = 60, seed: int = 20261207) -> None:
     rng = random.Random(seed)
     for sub in ("docs", "labels"):
         (HERE / sub).mkdir(exist_ok=True)
         for old in (HERE / sub).glob("*.json"):
             old.unlink()
     stats: Counter[str] = Counter()
-    for i in range(1, count + extra + 1):
+    for i in range(1, count + extra + third + 1):
         doc = Doc(rng, i)
-        styles = STYLES if i <= count else STYLES_B  # the second wording: 181 onwards
+        # the second wording from 181, the third from 271
+        styles = STYLES if i <= count else STYLES_B if i <= count + extra else STYLES_C
         style = list(styles)[(i - 1) % len(styles)]
         sections = styles[style]
         chosen = [rng.choice(section) for section in sections]

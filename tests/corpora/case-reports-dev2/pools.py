@@ -429,3 +429,10 @@ DRUGS = [
     "sertraline",
     "haloperidol",
 ]
+INSTITUTIONS_C = [
+    "Redwood Terrace SNF", "Glenview Manor", "Hollybrook House", "St. Ita's",
+    "Saint Bartholomew's", "Laurelwood Behavioral Health", "Harbourside Renal Centre",
+    "Mapleton Health Campus", "Crestview Skilled Nursing", "Wexford General",
+    "Lakeshore Family Medicine", "Ravenscourt Day Hospital", "Birchwood Ward",
+    "the Abernethy Unit", "Kilbride Community Hospital", "Pinewood Residential Care",
+]

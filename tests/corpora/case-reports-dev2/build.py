@@ -152,10 +152,17 @@ class Doc:
                 return rng.choice(P.INSTITUTIONS_C), "INSTITUTION"
             case "AC":  # shapes of an age the other wordings do not use
                 word = age_text(rng, self.age).split("-")[0]
-                return rng.choice([f"{self.age}yo F", f"F {self.age}", f"{self.age}-y-o",
-                                   f"{self.age} year-old", f"{self.age}yo", f"({self.age}y)"
-                                   ][:5] + ([f"ninety {ONES[self.age - 91]} year old"]
-                                            if 90 < self.age < 100 else [])), "AGE_OVER_89"
+                return rng.choice(
+                    [
+                        f"{self.age}yo F",
+                        f"F {self.age}",
+                        f"{self.age}-y-o",
+                        f"{self.age} year-old",
+                        f"{self.age}yo",
+                        f"({self.age}y)",
+                    ][:5]
+                    + ([f"ninety {ONES[self.age - 91]} year old"] if 90 < self.age < 100 else [])
+                ), "AGE_OVER_89"
             case "I2":
                 return rng.choice(P.INSTITUTIONS), "INSTITUTION"
             case "W":

@@ -79,6 +79,13 @@ AGES = [
         r"(?i:\b(?:she|he|patient|pt|mother|father|mum|mom|dad|wife|husband|grandmother|"
         r"grandfather|aunt|uncle),?\s+(?:is\s+|was\s+)?(?:now|turned|turns|aged|age)\s+)"
         r"(?P<phi>9\d|1[01]\d|ninety(?:-\w+)?)\b(?![.%/]\d|\s*(?:%|bpm|kg|mm|/))",
+        # F 96, M 92: sex before age; her 94th birthday
+        r"(?<![\w/.-])(?:[MF]|male|female),?\s(?P<phi>9\d|1[01]\d)\b"
+        r"(?![.,]\d|\s*(?:%|mg|kg|mm|cm|bpm|/|x\b))",
+        r"(?i)\b(?:9\d|1[01]\d)(?=(?:st|nd|rd|th)\s+birthday)",
+        rf"(?i)\bninety(?:[- ](?:{_NUMBER_WORD}))?(?=(?:st|nd|rd|th|ieth)?\s+birthday)",
+        r"(?i)\bninety[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+        r"(?=\s+birthday)",
         # 91M, 92 F, 97y, 100yr: age and sex or unit run together (not "T 99 F", "99.1 F")
         r"(?<![\w.,°/-])(?<!temp )(?<!Temp )(?<!T )(?<!temp: )(?<!Temp: )(?<!T: )"
         r"(?P<phi>9\d|1[01]\d) ?(?:[MF]|y|yr|yrs)(?![\w°'’-])",
@@ -133,8 +140,14 @@ NAME_CUE = re.compile(
     r"asked|staffed|input|opinion|referral|advice|handed over|copied|d/w|reported|written|"
     r"typed|checked|approved|supervised|scanned|obtained|assisted|updated|accepted|presented|"
     r"chaired|led|informed|counselled|counseled|consented|operated|managed|admitted|phoned|"
-    r"rv'd|s/w)\s+(?:by|with|to|from|under|w/)\s+"
+    r"rv'd|s/w|rounded|countersigned)\s+(?:by|with|to|from|under|w/)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+    # a role before a name, in any case: "Covering physician kwame öztürk notified"
+    r"|\b(?:(?:message|voicemail|vm) left (?:for|with)|"
+    r"(?:covering|on-call|attending|admitting|referring|treating|duty|primary|charge|staff|"
+    r"bedside|night|day) (?:physician|doctor|consultant|registrar|resident|nurse|surgeon|"
+    r"GP|RN|NP|hospitalist))\s+(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+    # "per Smith", "contact Jones": only a capitalised word ("call bell" is no one)
     r"|\b(?:per|contact|ask|call|page|bleep|under the care of|care of)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?(?=(?-i:[^\W\d_a-z]))"
 )

@@ -205,7 +205,9 @@ def _facilities(text: str) -> Iterator[PhiSpan]:
 
 
 # Suffixes that also end the name of a service, not only of a place.
-_SERVICE_SUFFIXES = words("Ward Unit Surgery Oncology Pediatrics Paediatrics Fertility Rehab")
+_SERVICE_SUFFIXES = words(
+    "Ward Unit Surgery Oncology Pediatrics Paediatrics Fertility Rehab Centre Center"
+)
 
 
 def _names(text: str) -> tuple[list[PhiSpan], list[PhiSpan]]:

@@ -69,7 +69,7 @@ PERSON_FOLLOWERS = words(
     "requested asks expresses verbalizes drove walks uses takes got gets lost gained saw "
     "can could may might should must died found visits visited helps helped manages "
     "visit call calls ring rings help say want agree are were have live attend attends "
-    "phoned updated accepted"
+    "phoned updated accepted notified aware"
 )
 # Teams and roles, which follow "seen by" as often as a person does.
 ROLE_WORDS = words(
@@ -119,12 +119,15 @@ _LABEL = re.compile(
     r"physician of record|(?:accepting|admitting|operating|discharging|treating|responsible|"
     r"supervising|consulting|reporting) (?:physician|surgeon|clinician|consultant|doctor)|"
     r"chair|presented by|presenter|assistant|assist|anaesthetist|anesthetist|clinician|"
-    r"accepted by|actions|plan)"
+    r"accepted by|actions|plan|approved|approved by|scribe|signed electronically by|"
+    r"electronically signed by|co-signed by|husband|wife|son|daughter|mother|father|partner|"
+    r"nok|brother|sister|niece|nephew|hcp|poa)"
     r"[ \t]*:[ \t]*"
 )
 # A relation before a name ("her brother bill", "Neighbor Iris Bartošová").
 _RELATION = re.compile(
     r"(?i)\b(?:mother|father|mum|mom|dad|son|daughter|brother|sister|husband|wife|spouse|"
+    r"dtr|dau|sis|bro|hubby|"
     r"partner|fianc[ée]e?|boyfriend|girlfriend|grandson|granddaughter|grandmother|"
     r"grandfather|grandma|grandpa|grandchild|niece|nephew|aunt|uncle|cousin|stepson|"
     r"stepdaughter|stepmother|stepfather|son-in-law|daughter-in-law|sibling|twin|"

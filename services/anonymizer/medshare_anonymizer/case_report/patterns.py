@@ -182,7 +182,9 @@ _FACILITY_SUFFIX = (
     # wards, GP surgeries and other places of care named by a word ("Heron Ward")
     r"Ward|Unit|Surgery|Walk-in Centre|Walk-in Clinic|Pharmacy|Fertility|Lodge|Care Home|"
     r"Assisted Living|Rehab|Pediatrics|Paediatrics|Oncology|Associates|Medical Practice|"
-    r"Family Health|Dialysis Centre|Dialysis Center|Institute|General)"
+    r"Family Health|Dialysis Centre|Dialysis Center|Institute|General|Residential Care|"
+    r"Residential Home|Care Centre|Care Center|SNF|Skilled Nursing(?: Facility)?|Manor|"
+    r"Centre|Center)"
 )
 # Hospitals named in other languages, the kind of place first ("Klinikum rechts der Isar").
 FOREIGN_FACILITY = re.compile(
@@ -200,7 +202,7 @@ FACILITY = re.compile(
 )
 AGE_OVER_89 = re.compile(
     r"\b(?:9\d|1[0-1]\d)(?=(?:\s|-)?(?:years?|yrs?|y/?o|yo)\b)"
-    r"|(?i:\b(?:aged?|age of|age/sex|age/gender)\s*[:=]?\s*)(?P<phi>9\d|1[0-1]\d)(?![\d.])"
+    r"|(?i:\b(?:aged?|age of|age/sex|age/gender)\s*[:=]?\s*)(?P<phi>9\d|1[0-1]\d)(?!\d|\.\d)"
     r"|\b(?:9\d|1[0-1]\d)(?=\s+(?:year|yr)s?\s+of\s+age\b)"
 )
 

@@ -91,8 +91,9 @@ _BEFORE_RELATION = re.compile(
 )
 # A label that lists people: "Present: WATANABE, Ayodele, VOLKOV, Aarav", "cc: Dr Hill; Kwame"
 _LIST = re.compile(
-    r"(?im)^[ \t]*(?:present|attendees|in attendance|attending|team|care team|cc|c\.c\.?|copy|"
-    r"copies|copy to|copies to|distribution|chair|panel|signed|authors?)[ \t]*:[ \t]*"
+    r"(?im)^[ \t]*(?:cc\b|c\.c\.|(?:present|attendees|in attendance|attending|team|care team|"
+    r"cc|c\.c\.?|copy|"
+    r"copies|copy to|copies to|distribution|chair|panel|signed|authors?)[ \t]*:)[ \t]*"
     r"(?P<rest>[^\n]+)"
 )
 _ITEM = re.compile(r"[^,;/&]+")
@@ -156,8 +157,12 @@ _SERVICE_PERSON = re.compile(
 )
 
 
+# "YAW STONE and I saw the patient together"
+_AND_I = re.compile(rf"(?P<phi>{_ANY_WORD}(?:,?[ \t]+{_ANY_WORD}){{0,2}})[ \t]+and I\b")
+
+
 def before_role(text: str) -> Iterator[Span]:
-    for pattern in (_BEFORE_ROLE, _BEFORE_RELATION):
+    for pattern in (_BEFORE_ROLE, _BEFORE_RELATION, _AND_I):
         yield from _before(text, pattern)
     plain = _plain_words()
     for match in _SERVICE_PERSON.finditer(text):

@@ -122,10 +122,16 @@ _CAPITAL_RUN = re.compile(
 )
 
 
+_LOWER = re.compile(r"[^\W\d_A-Z]")  # lowercase, roughly: letters that are not ASCII capitals
+_UPPER = re.compile(r"[A-Z]")
+
+
 def capitals(text: str) -> Iterator[Span]:
     """Runs of two or three words in capitals, one of them no English or clinical word."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters or sum(c.isupper() for c in letters) > len(letters) / 2:
+    if not _CAPITAL_RUN.search(text):
+        return
+    lower = len(_LOWER.findall(text))
+    if lower < len(_UPPER.findall(text)):
         return  # a note in capitals: capitals say nothing
     plain, english = _plain_words(), p.english_words()
     for match in _CAPITAL_RUN.finditer(text):

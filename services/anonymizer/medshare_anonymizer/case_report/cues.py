@@ -151,6 +151,14 @@ NAME_CUE = re.compile(
     r"|\b(?:per|contact|ask|call|page|bleep|under the care of|care of)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?(?=(?-i:[^\W\d_a-z]))"
 )
+# Any other verb of doing before "by" ("pended by", "drawn by", "cut by"): a weaker cue,
+# read with clinical words as ordinary ("caused by Klebsiella pneumoniae" names no one).
+ANY_BY = re.compile(
+    r"(?i)\b(?!caused|followed|complicated|characteri[sz]ed|marked|accompanied|affected|"
+    r"replaced|surrounded|supported|confirmed|indicated|suggested|evidenced|demonstrated|"
+    r"shown|seen|treated|managed|limited|defined|measured|diagnosed|detected|identified)"
+    r"[a-z]{3,}(?:ed|en|wn|ut)\s+by\s+(?:(?:dr|mr|mrs|ms|nurse)\.?\s+)?"
+)
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?")
 
 

@@ -96,6 +96,7 @@ def _cued(text: str) -> Iterator[PhiSpan]:
     for pattern in cues.POSTCODES:
         yield from _spans(pattern, text, "ZIP")
     yield from _spans(cues.RURAL_ROUTE, text, "ADDRESS")
+    yield from _done_by(text)  # not strong: the allow-list still hears it
 
 
 def _authored(text: str) -> Iterator[PhiSpan]:
@@ -110,6 +111,22 @@ def _authored(text: str) -> Iterator[PhiSpan]:
             if more is None:
                 break
             start = end + more.end()
+
+
+def _done_by(text: str) -> Iterator[PhiSpan]:
+    """Names after any "<verb>ed by"; clinical words and genera end them."""
+    ordinary, known, stop = _ordinary() | _plain_clinical(), _known_names(), _cue_stop()
+    for match in cues.ANY_BY.finditer(text):
+        end = cues.cued_name(text, match.end(), ordinary, known, stop)
+        name = text[match.end() : end]
+        # "E. coli", "S. aureus": an initial before a lowercase word is an organism
+        if end > match.end() and not re.fullmatch(r"[A-Z]\. ?[a-z]+", name):
+            yield PhiSpan(match.end(), end, "NAME")
+
+
+@cache
+def _plain_clinical() -> frozenset[str]:
+    return ner.clinical_words() - _known_names()
 
 
 @cache

@@ -41,7 +41,9 @@ _BEFORE_ROLE = re.compile(
 _SIGN_OFF = re.compile(
     r"(?im)^[ \t]*(?:yours (?:sincerely|faithfully|truly)|kind(?:est)? regards|best regards|"
     r"(?:with )?(?:best|many) (?:wishes|thanks)|regards|sincerely|thanks|thank you)[,.]?[ \t]*\n"
-    r"(?:[ \t]*\n)*[ \t]*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?(?P<phi>[^\n,]{2,60}?)[ \t]*(?:,|\n|$)"
+    r"(?:[ \t]*\n)*[ \t]*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?"
+    # a name of one to four words, never a line with a time or a number in it
+    rf"(?P<phi>{_ANY_WORD}(?:[ \t]+{_ANY_WORD}){{0,3}})[ \t]*(?:,|\n|$)"
 )
 # A line of two or three capitalised words over a line naming a role or a credential.
 _ROLE_LINE = re.compile(

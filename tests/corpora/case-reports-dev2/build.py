@@ -21,6 +21,7 @@ import pools as P
 from styles import STYLES
 from styles_b import STYLES_B
 from styles_c import STYLES_C
+from styles_d import STYLES_D
 
 HERE = Path(__file__).parent
 ONES = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -366,17 +367,20 @@ def bundle(doc: Doc, style: str, parts: list[tuple[str, list[dict]]]) -> tuple[d
     }, labels
 
 
-def build(count: int = 180, extra: int = 90, third: int = 60, seed: int = 20261207) -> None:
+def build(
+    count: int = 180, extra: int = 90, third: int = 60, fourth: int = 50, seed: int = 20261207
+) -> None:
     rng = random.Random(seed)
     for sub in ("docs", "labels"):
         (HERE / sub).mkdir(exist_ok=True)
         for old in (HERE / sub).glob("*.json"):
             old.unlink()
     stats: Counter[str] = Counter()
-    for i in range(1, count + extra + third + 1):
+    for i in range(1, count + extra + third + fourth + 1):
         doc = Doc(rng, i)
         # the second wording from 181, the third from 271
-        styles = STYLES if i <= count else STYLES_B if i <= count + extra else STYLES_C
+        styles = (STYLES if i <= count else STYLES_B if i <= count + extra
+                  else STYLES_C if i <= count + extra + third else STYLES_D)  # fmt: skip
         style = list(styles)[(i - 1) % len(styles)]
         sections = styles[style]
         chosen = [rng.choice(section) for section in sections]

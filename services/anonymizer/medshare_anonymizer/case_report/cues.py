@@ -146,20 +146,26 @@ NAME_CUE = re.compile(
     r"|\b(?:(?:message|voicemail|vm) left (?:for|with)|"
     r"(?:covering|on-call|attending|admitting|referring|treating|duty|primary|charge|staff|"
     r"bedside|night|day) (?:physician|doctor|consultant|registrar|resident|nurse|surgeon|"
-    r"GP|RN|NP|hospitalist))\s+(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+    r"GP|RN|NP|hospitalist)|(?:my |our )?colleagues?|e-signed|esigned|"
+    # grades before a name ("SHO ifeoma obi", "ST3 ASHDOWN, Björn") and a lowercase "dr"
+    r"(?-i:SHO|SpR|StR|ST[1-8]|CT[1-3]|FY[12]|PGY-?\d|RMO|ANP|ACP|HCA|Reg|dr|DR))\.?[ \t]+"
+    r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+    r"|(?<!\S)/s/[ \t]*"
     # "per Smith", "contact Jones": only a capitalised word ("call bell" is no one)
     r"|\b(?:per|contact|ask|call|page|bleep|under the care of|care of)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?(?=(?-i:[^\W\d_a-z]))"
 )
-# Any other verb of doing before "by" ("pended by", "drawn by", "cut by"): a weaker cue,
-# read with clinical words as ordinary ("caused by Klebsiella pneumoniae" names no one).
-ANY_BY = re.compile(
-    r"(?i)\b(?!caused|followed|complicated|characteri[sz]ed|marked|accompanied|affected|"
+# Any "by" ("pended by", "updated at bedside by"): a weaker cue, read with clinical words
+# as ordinary, and not after verbs of causes ("caused by Klebsiella pneumoniae").
+ANY_BY = re.compile(r"(?i)\bby\s+(?:(?:dr|mr|mrs|ms|nurse)\.?\s+)?")
+NOT_BY = re.compile(
+    r"(?i)\b(?:caused|followed|complicated|characteri[sz]ed|marked|accompanied|affected|"
     r"replaced|surrounded|supported|confirmed|indicated|suggested|evidenced|demonstrated|"
-    r"shown|seen|treated|managed|limited|defined|measured|diagnosed|detected|identified)"
-    r"[a-z]{3,}(?:ed|en|wn|ut)\s+by\s+(?:(?:dr|mr|mrs|ms|nurse)\.?\s+)?"
+    r"shown|treated|limited|defined|measured|diagnosed|detected|identified|infected|"
+    r"colonised|colonized|bitten|stained|mediated|induced|driven|exacerbated|relieved|"
+    r"worsened|improved|triggered|precipitated|preceded|covered|secondary)\s+$"
 )
-_WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?")
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?(?!\d)")
 
 
 def cued_name(
@@ -176,6 +182,9 @@ def cued_name(
     lone surname may be followed by ", Given" ("Begay, Faith").
     """
     end, cursor, anchored = start, start, False
+    lead = _PARTICLES.match(text, start)  # "dr. de la Cruz"
+    if lead and text[lead.end() : lead.end() + 1].isupper():
+        cursor, anchored = lead.end(), True
     for _ in range(3):
         # "hüseyin de la cruz": particles inside a name are part of it
         particles = _PARTICLES.match(text, cursor) if anchored else None

@@ -115,8 +115,11 @@ def _authored(text: str) -> Iterator[PhiSpan]:
 
 def _done_by(text: str) -> Iterator[PhiSpan]:
     """Names after any "<verb>ed by"; clinical words and genera end them."""
-    ordinary, known, stop = _ordinary() | _plain_clinical(), _known_names(), _cue_stop()
+    ordinary, stop = _ordinary() | _plain_clinical(), _cue_stop()
+    known = _known_names() - p.english_words()  # "by page" is no Mr Page
     for match in cues.ANY_BY.finditer(text):
+        if cues.NOT_BY.search(text, max(0, match.start() - 24), match.start()):
+            continue
         end = cues.cued_name(text, match.end(), ordinary, known, stop)
         name = text[match.end() : end]
         # "E. coli", "S. aureus": an initial before a lowercase word is an organism
@@ -160,6 +163,8 @@ def _modelled(text: str, found: list[PhiSpan]) -> Iterator[PhiSpan]:
         if ner.is_clinical(text[start:end], text[end : end + 24], surnames):
             continue
         if any(ch.isdigit() for ch in text[start:end]):  # "Hb 12.1": a lab value, not a person
+            continue
+        if len(text[start:end].strip(" .")) < 2:  # "F" of "(97yo F)"
             continue
         # A name does not run over a line break ("Ama Lee\nSpecialty Registrar").
         end = start + (text[start:end].find("\n") % (end - start + 1))

@@ -93,7 +93,7 @@ _BEFORE_RELATION = re.compile(
 )
 # A label that lists people: "Present: WATANABE, Ayodele, VOLKOV, Aarav", "cc: Dr Hill; Kwame"
 _LIST = re.compile(
-    r"(?im)^[ \t]*(?:cc\b|c\.c\.|(?:present|attendees|in attendance|attending|team|care team|"
+    r"(?im)^[ \t]*(?:cc\b\.?|c\.c\.|(?:present|attendees|in attendance|attending|team|care team|"
     r"cc|c\.c\.?|copy|"
     r"copies|copy to|copies to|distribution|chair|panel|signed|authors?)[ \t]*:)[ \t]*"
     r"(?P<rest>[^\n]+)"

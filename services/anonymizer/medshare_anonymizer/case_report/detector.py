@@ -115,8 +115,7 @@ def _authored(text: str) -> Iterator[PhiSpan]:
 
 def _done_by(text: str) -> Iterator[PhiSpan]:
     """Names after any "<verb>ed by"; clinical words and genera end them."""
-    ordinary, stop = _ordinary() | _plain_clinical(), _cue_stop()
-    known = _known_names() - p.english_words()  # "by page" is no Mr Page
+    ordinary, known, stop = _by_ordinary(), _by_names(), _cue_stop()
     for match in cues.ANY_BY.finditer(text):
         if cues.NOT_BY.search(text, max(0, match.start() - 24), match.start()):
             continue
@@ -128,8 +127,13 @@ def _done_by(text: str) -> Iterator[PhiSpan]:
 
 
 @cache
-def _plain_clinical() -> frozenset[str]:
-    return ner.clinical_words() - _known_names()
+def _by_ordinary() -> frozenset[str]:
+    return _ordinary() | (ner.clinical_words() - _known_names())
+
+
+@cache
+def _by_names() -> frozenset[str]:
+    return _known_names() - p.english_words()  # "by page" is no Mr Page
 
 
 @cache

@@ -69,7 +69,26 @@ AGES = [
         rf"(?:{_NUMBER_WORD}|ten))?)(?=[- ]years?[- ]old|\s+years?\s+(?:of\s+age|old)|[- ]yo\b)",
         # she is 94, patient was 97 (not "HR is 94 bpm")
         r"(?i:\b(?:he|she|they|patient|pt|who)\s+(?:is|was|turned|turns|is now|was now)\s+)"
-        r"(?P<phi>9\d|1[01]\d)\b(?!\s*(?:%|/|\.\d|[a-zA-Z°]))",
+        r"(?P<phi>9\d|1[01]\d)\b(?!\s*(?:%|/|\.\d|°|[a-zA-Z]*\d|(?i:bpm|mm|kg|lb|cm|mg|beats|"
+        r"breaths|percent|over|on\b|out of)))",
+        # (F, 92), (94, M), nonagenarian (95), in her 90s (93), her mother, now 101
+        r"(?i:\((?:[MF]|male|female|man|woman)[,/ ]\s*)(?P<phi>9\d|1[01]\d)(?=\))",
+        r"(?i:\()(?P<phi>9\d|1[01]\d)(?=[,/ ]\s*(?:[MF]|male|female)\))",
+        r"(?i:\b(?:nonagenarian|centenarian|in (?:her|his|their) (?:90s|nineties)),?\s*\(?)"
+        r"(?P<phi>9\d|1[01]\d)\b(?![.%/]\d)",
+        r"(?i:\b(?:she|he|patient|pt|mother|father|mum|mom|dad|wife|husband|grandmother|"
+        r"grandfather|aunt|uncle),?\s+(?:is\s+|was\s+)?(?:now|turned|turns|aged|age)\s+)"
+        r"(?P<phi>9\d|1[01]\d|ninety(?:-\w+)?)\b(?![.%/]\d|\s*(?:%|bpm|kg|mm|/))",
+        # F 96, M 92: sex before age; her 94th birthday
+        r"(?<![\w/.-])(?:[MF]|male|female),?\s(?P<phi>9\d|1[01]\d)\b"
+        r"(?![.,]\d|\s*(?:%|mg|kg|mm|cm|bpm|/|x\b))",
+        r"(?i)\b(?:9\d|1[01]\d)(?=(?:st|nd|rd|th)\s+birthday)",
+        rf"(?i)\bninety(?:[- ](?:{_NUMBER_WORD}))?(?=(?:st|nd|rd|th|ieth)?\s+birthday)",
+        r"(?i)\bninety[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+        r"(?=\s+birthday)",
+        # 91M, 92 F, 97y, 100yr: age and sex or unit run together (not "T 99 F", "99.1 F")
+        r"(?<![\w.,°/-])(?<!temp )(?<!Temp )(?<!T )(?<!temp: )(?<!Temp: )(?<!T: )"
+        r"(?P<phi>9\d|1[01]\d) ?(?:[MF]|y|yr|yrs)(?![\w°'’-])",
         r"(?i:\b(?:aged?|age:)\s*)(?P<phi>ninety(?:[- ]" + _NUMBER_WORD + r")?)\b",
         r"(?i)\b(?:9\d|1[01]\d)(?=[- ]?(?:year|yr)s?[- ]old\b)",
         # typographic hyphens and other spellings: 92‑year‑old, 93 y.o., 95-yr-old
@@ -117,31 +136,137 @@ NAME_CUE = re.compile(
     r"(?i)\b(?:grossed|dictated|signed|reviewed|seen|examined|transcribed|verified|authored|"
     r"interpreted|discussed|spoke|spoken|called|accompanied|attended|witnessed|performed|"
     r"entered|released|prepared|cosigned|co-signed|read|covered|triaged|evaluated|"
-    r"referred|messaged|paged|consulted|contacted)\s+(?:by|with|to|from)\s+"
+    r"referred|messaged|paged|consulted|contacted|authorised|authorized|described|requested|"
+    r"asked|staffed|input|opinion|referral|advice|handed over|copied|d/w|reported|written|"
+    r"typed|checked|approved|supervised|scanned|obtained|assisted|updated|accepted|presented|"
+    r"chaired|led|informed|counselled|counseled|consented|operated|managed|admitted|phoned|"
+    r"rv'd|s/w|rounded|countersigned)\s+(?:by|with|to|from|under|w/)\s+"
     r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+    # a role before a name, in any case: "Covering physician kwame öztürk notified"
+    r"|\b(?:(?:message|voicemail|vm) left (?:for|with)|"
+    r"(?:covering|on-call|attending|admitting|referring|treating|duty|primary|charge|staff|"
+    r"bedside|night|day) (?:physician|doctor|consultant|registrar|resident|nurse|surgeon|"
+    r"GP|RN|NP|hospitalist)|(?:my |our )?colleagues?|e-signed|esigned|"
+    # grades before a name ("SHO ifeoma obi", "ST3 ASHDOWN, Björn") and a lowercase "dr"
+    r"(?-i:SHO|SpR|StR|ST[1-8]|CT[1-3]|FY[12]|PGY-?\d|RMO|ANP|ACP|HCA|Reg|dr|DR))\.?[ \t]+"
+    r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?"
+    r"|(?<!\S)/s/[ \t]*"
+    # "per Smith", "contact Jones": only a capitalised word ("call bell" is no one)
+    r"|\b(?:per|contact|ask|call|page|bleep|under the care of|care of)\s+"
+    r"(?:(?:dr|mr|mrs|ms|nurse|rn|np)\.?\s+)?(?=(?-i:[^\W\d_a-z]))"
 )
-_WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?")
+# Any "by" ("pended by", "updated at bedside by"): a weaker cue, read with clinical words
+# as ordinary, and not after verbs of causes ("caused by Klebsiella pneumoniae").
+ANY_BY = re.compile(r"(?i)\bby\s+(?:(?:dr|mr|mrs|ms|nurse)\.?\s+)?")
+NOT_BY = re.compile(
+    r"(?i)\b(?:caused|followed|complicated|characteri[sz]ed|marked|accompanied|affected|"
+    r"replaced|surrounded|supported|confirmed|indicated|suggested|evidenced|demonstrated|"
+    r"shown|treated|limited|defined|measured|diagnosed|detected|identified|infected|"
+    r"colonised|colonized|bitten|stained|mediated|induced|driven|exacerbated|relieved|"
+    r"worsened|improved|triggered|precipitated|preceded|covered|secondary)\s+$"
+)
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:[-'’][^\W\d_]+)*\.?(?!\d)")
 
 
-def cued_name(text: str, start: int, ordinary: frozenset[str], names: frozenset[str]) -> int:
-    """End of the name (up to three words) that starts at `start`, or `start` if none."""
-    end = start
+def cued_name(
+    text: str,
+    start: int,
+    ordinary: frozenset[str],
+    names: frozenset[str],
+    stop: frozenset[str] = frozenset(),
+) -> int:
+    """End of the name (up to three words) that starts at `start`, or `start` if none.
+
+    An English word belongs to the name only beside a word that is not English or is
+    in the name lexicons ("JOURNEY VOLKOV", "rowan wren"); words of `stop` end it. A
+    lone surname may be followed by ", Given" ("Begay, Faith").
+    """
+    end, cursor, anchored = start, start, False
+    lead = _PARTICLES.match(text, start)  # "dr. de la Cruz"
+    if lead and text[lead.end() : lead.end() + 1].isupper():
+        cursor, anchored = lead.end(), True
     for _ in range(3):
-        match = _WORD.match(text, end)
+        # "hüseyin de la cruz": particles inside a name are part of it
+        particles = _PARTICLES.match(text, cursor) if anchored else None
+        match = _WORD.match(text, particles.end() if particles else cursor)
         if match is None:
             break
         word = match.group().rstrip(".").lower()
-        if len(word) == 1 and match.group().endswith("."):  # an initial
-            end = match.end()
-        elif word in ordinary and word not in names:
+        initial = len(word) == 1 and match.group().endswith(".")
+        # ÅSA SMALL: beside a name in capitals, a capitalised common word is the name's
+        if (
+            word in stop
+            and not initial
+            and not (anchored and match.group().isupper())
+            and not _surname_given(text, match, stop)
+        ):
             break
-        else:
+        name_like = initial or word not in ordinary or word in names
+        if name_like or anchored or _surname_given(text, match, stop):
             end = match.end()
-            if match.group().endswith("."):  # a full stop ends the sentence and the name
-                end -= 1
-                break
-        following = re.match(r" (?=\S)", text[end : end + 2])
-        if following is None:
+            name_like = True
+        elif _WORD.match(text, match.end() + 1) is None or not _name_like(
+            text, match.end() + 1, ordinary, names, stop
+        ):
             break
-        end += 1
-    return end if text[end - 1 : end] != " " else end - 1
+        anchored = anchored or name_like
+        if match.group().endswith(".") and not initial:  # a full stop ends the sentence
+            end = match.end() - 1
+            break
+        if re.match(r" (?=\S)", text[match.end() : match.end() + 2]) is None:
+            break
+        cursor = match.end() + 1
+    if not anchored:
+        # "grossed by Bull.": one capitalised word closing the sentence
+        alone = _WORD.match(text, start)
+        if alone is None:
+            return start
+        word = alone.group().rstrip(".")
+        close = start + len(word)
+        if (
+            word[0].isupper()
+            and word.lower() not in stop
+            and not _SPECIALTY.search(word)
+            and re.match(r"[ \t]*(?:$|[\n.;,):])", text[close:])
+        ):
+            return close
+        return start
+    given = re.match(r",[ \t]+([^\W\d_][^\W\d_'’-]*)", text[end:])
+    if (
+        given
+        and end - start > 1
+        and " " not in text[start:end].strip()
+        and (given.group(1)[0].isupper() and given.group(1).lower() not in stop)
+    ):
+        end += given.end()
+    return end
+
+
+_PARTICLES = re.compile(
+    r"(?:(?:van|von|der|den|de|del|della|la|le|da|di|du|dos|das|bin|al|el|ter)"
+    r"[ \t]+)+(?=\w)"
+)
+
+
+def _surname_given(text: str, match: re.Match[str], stop: frozenset[str]) -> bool:
+    """ "Strong, Søren": a capitalised word, a comma and a capitalised given name."""
+    after = re.match(r",[ \t]+([^\W\d_][^\W\d_'’-]+)", text[match.end() :])
+    return (
+        match.group()[0].isupper()
+        and after is not None
+        and after.group(1)[0].isupper()
+        and after.group(1).lower() not in stop
+        and not _SPECIALTY.search(after.group(1))
+    )
+
+
+# Names of services, not people: "Seen by Orthopaedics", "Discussed with Haematology".
+_SPECIALTY = re.compile(r"(?i)(?:ology|ics|ery|iatry|ist|ine|ia|ary)$")
+
+
+def _name_like(
+    text: str, at: int, ordinary: frozenset[str], names: frozenset[str], stop: frozenset[str]
+) -> bool:
+    match = _WORD.match(text, at)
+    word = match.group().rstrip(".").lower() if match else ""
+    return bool(word) and word not in stop and (word not in ordinary or word in names)

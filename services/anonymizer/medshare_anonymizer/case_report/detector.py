@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from medshare_anonymizer.case_report import cues, names, ner
+from medshare_anonymizer.case_report import cues, names, ner, signatures
 from medshare_anonymizer.case_report import patterns as p
+from medshare_anonymizer.case_report.model_windows import model_windows
 from medshare_anonymizer.case_report.names import TITLES, bare, words
 
 LABELS = ("NAME", "DATE", "PHONE", "FAX", "EMAIL", "URL", "IP", "SSN", "ID", "ADDRESS",
@@ -95,16 +96,55 @@ def _cued(text: str) -> Iterator[PhiSpan]:
     for pattern in cues.POSTCODES:
         yield from _spans(pattern, text, "ZIP")
     yield from _spans(cues.RURAL_ROUTE, text, "ADDRESS")
-    ordinary, known = _ordinary(), _known_names()
+    yield from _done_by(text)  # not strong: the allow-list still hears it
+
+
+def _authored(text: str) -> Iterator[PhiSpan]:
+    """Names after a verb of authorship ("grossed by Bull"): people even when words."""
+    ordinary, known, stop = _ordinary(), _known_names(), _cue_stop()
     for match in cues.NAME_CUE.finditer(text):
-        end = cues.cued_name(text, match.end(), ordinary, known)
-        if end > match.end():
+        start = match.end()
+        while (end := cues.cued_name(text, start, ordinary, known, stop)) > start:
+            yield PhiSpan(start, end, "NAME")
+            # "Contact Bishop, Declan or mei-ling small": a list of people
+            more = re.match(r"[ \t]*(?:,|;|/|&|\band\b|\bor\b)[ \t]*", text[end:])
+            if more is None:
+                break
+            start = end + more.end()
+
+
+def _done_by(text: str) -> Iterator[PhiSpan]:
+    """Names after any "<verb>ed by"; clinical words and genera end them."""
+    ordinary, known, stop = _by_ordinary(), _by_names(), _cue_stop()
+    for match in cues.ANY_BY.finditer(text):
+        if cues.NOT_BY.search(text, max(0, match.start() - 24), match.start()):
+            continue
+        end = cues.cued_name(text, match.end(), ordinary, known, stop)
+        name = text[match.end() : end]
+        # "E. coli", "S. aureus": an initial before a lowercase word is an organism
+        if end > match.end() and not re.fullmatch(r"[A-Z]\. ?[a-z]+", name):
             yield PhiSpan(match.end(), end, "NAME")
+
+
+@cache
+def _by_ordinary() -> frozenset[str]:
+    return _ordinary() | (ner.clinical_words() - _known_names())
+
+
+@cache
+def _by_names() -> frozenset[str]:
+    return _known_names() - p.english_words()  # "by page" is no Mr Page
 
 
 @cache
 def _ordinary() -> frozenset[str]:
     return p.english_words() | p.common_words()
+
+
+@cache
+def _cue_stop() -> frozenset[str]:
+    """Words that end a name after a cue: common words, verbs, teams and roles."""
+    return p.common_words() | names.PERSON_FOLLOWERS | names.ROLE_WORDS | names.TITLES
 
 
 @cache
@@ -117,14 +157,21 @@ def _context_words() -> frozenset[str]:
     return _ordinary() - _known_names()
 
 
-def _modelled(text: str) -> Iterator[PhiSpan]:
+def _modelled(text: str, found: list[PhiSpan]) -> Iterator[PhiSpan]:
     """PERSON and ORG entities of the statistical model that are not clinical language."""
     surnames, context = _known_names(), _context_words()
-    for start, end, label in ner.entities(text):
+    windows = model_windows(text, [(s.start, s.end) for s in found])
+    if not windows:
+        return
+    for start, end, label in ner.entities(text, windows):
         if ner.is_clinical(text[start:end], text[end : end + 24], surnames):
             continue
         if any(ch.isdigit() for ch in text[start:end]):  # "Hb 12.1": a lab value, not a person
             continue
+        if len(text[start:end].strip(" .")) < 2:  # "F" of "(97yo F)"
+            continue
+        # A name does not run over a line break ("Ama Lee\nSpecialty Registrar").
+        end = start + (text[start:end].find("\n") % (end - start + 1))
         words = list(re.finditer(r"\S+", text[start:end]))
         # "Neighbour Lance Kowalski": a leading common word is context, not the name.
         while len(words) > 1 and bare(words[0].group()) in context:
@@ -176,15 +223,37 @@ def _facilities(text: str) -> Iterator[PhiSpan]:
             start += len(words[0]) + 1
             words = words[1:]
         named = [w for w in words if w.lower().strip(".'s") not in common]
+        if words[-1] in _SERVICE_SUFFIXES:  # "Renal Unit", "Vascular Surgery" are services
+            named = [w for w in named if bare(w) not in ner.clinical_words()]
         if named:  # "Breast Clinic" names a service, "Larkspur Clinic" a place
             yield PhiSpan(start, match.end(), "FACILITY")
+    yield from _spans(p.FOREIGN_FACILITY, text, "FACILITY")
+
+
+# Suffixes that also end the name of a service, not only of a place.
+_SERVICE_SUFFIXES = words(
+    "Ward Unit Surgery Oncology Pediatrics Paediatrics Fertility Rehab Centre Center"
+)
 
 
 def _names(text: str) -> tuple[list[PhiSpan], list[PhiSpan]]:
     """Names after a cue (title, credential, label, relation), then the others."""
     found: tuple[list[PhiSpan], list[PhiSpan]] = ([], [])
-    for rule in (names.titled, names.labelled, names.related, names.caseless, names.capitalised):
-        cued = rule in (names.titled, names.labelled, names.related)
+    rules = (
+        names.titled,
+        names.labelled,
+        names.related,
+        signatures.signed,
+        signatures.listed,
+        signatures.before_role,
+        signatures.capitals,
+        names.caseless,
+        names.capitalised,
+    )
+    for rule in rules:
+        # "Parkinson's disease (father)": a name before a role still meets the allow-list
+        cued = rule in (names.titled, names.labelled, names.related, signatures.signed,
+                        signatures.listed)  # fmt: skip
         for start, end in rule(text):
             found[0 if cued else 1].append(PhiSpan(*names.extend(text, start, end), "NAME"))
     return found
@@ -216,7 +285,7 @@ def addresses(text: str) -> Iterator[PhiSpan]:
 
 # A species epithet after a capitalised genus ("Candida albicans", "Listeria
 # monocytogenes"): a lowercase Latin word that is not English.
-_EPITHET = re.compile(r"\s([a-z]{4,}(?:ii|ae|is|us|um|a|es|ens|ans|ica|ile|ense|oides|i|e))\b")
+_EPITHET = re.compile(r"\s([a-z]{2,}(?:ii|ae|is|us|um|a|es|ens|ans|ica|ile|ense|oides|i|e))\b")
 _NAME_LIKE = frozenset(("NAME", "LOCATION", "FACILITY"))
 
 
@@ -238,7 +307,9 @@ def _allowed(text: str, span: PhiSpan, cued: bool = False) -> bool:
     # A short code before a value is a lab ("ALT 45", "eGFR 38", "Na 134"), not a person.
     lab = re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,5}", phrase)
     value = re.match(r"\s*(?:[:=]|of|was|is)?\s*[<>≤≥]?\s*\d", after)
-    if lab and value and not cued and (not phrase.istitle() or len(phrase) <= 3):
+    # "Trop 45", "Bili 41": a short title-case code too, unless a name lexicon knows it
+    short = len(phrase) <= 3 or (len(phrase) <= 5 and phrase.lower() not in _known_names())
+    if lab and value and not cued and (not phrase.istitle() or short):
         return True
     head = re.match(r"(?:['’]s?)?\s*([A-Za-z]+)", after)
     if head and head.group(1).lower() in ner.EPONYM_HEADS and " " not in phrase:
@@ -250,6 +321,14 @@ def _allowed(text: str, span: PhiSpan, cued: bool = False) -> bool:
     return epithet is not None and " " not in phrase and epithet.group(1) not in p.english_words()
 
 
+def _without_genus(text: str, span: PhiSpan) -> PhiSpan:
+    """A name span ending in a microbe's genus ("Prev Serratia marcescens") ends before it."""
+    last = re.search(r"(?:^|\s)(\S+)$", text[span.start : span.end])
+    if last and bare(last.group(1)) in ner.genera():
+        return PhiSpan(span.start, span.start + last.start(), span.label)
+    return span
+
+
 def detect(text: str, model: bool = True) -> list[PhiSpan]:
     """PHI spans in `text`, merged and sorted; existing [LABEL] placeholders are skipped.
 
@@ -257,10 +336,11 @@ def detect(text: str, model: bool = True) -> list[PhiSpan]:
     binomials, states and countries) is consulted for every name-like span, whichever
     rule found it. `model=False` leaves the statistical model out (a coded label).
     """
-    modelled = _modelled(text) if model else ()
     cued, named = _names(text)
-    found = [s for s in (*_shaped(text), *cued, *named, *modelled)
-             if not _inside_placeholder(text, s)]  # fmt: skip
+    cued += _authored(text)
+    found = [s for s in (*_shaped(text), *cued, *named) if not _inside_placeholder(text, s)]
+    if model:
+        found += [s for s in _modelled(text, found) if not _inside_placeholder(text, s)]
     # Inside a facility's name ("St. Mary's Medical Center") a word is not vocabulary.
     facilities = [s for s in found if s.label == "FACILITY"]
     strong, kept = set(cued), []
@@ -271,6 +351,9 @@ def detect(text: str, model: bool = True) -> list[PhiSpan]:
                 continue
             if s.label == "NAME":  # "Dr Posada Fitzpatrick type IV": the eponym stays
                 s = PhiSpan(s.start, names.before_eponym(text, s.start, s.end), "NAME")
+                s = _without_genus(text, s)
+                if s.end <= s.start:
+                    continue
         kept.append(s)
     return merge(kept)
 

@@ -17,6 +17,7 @@ from functools import cache
 
 from medshare_anonymizer.case_report import patterns as p
 from medshare_anonymizer.case_report.ner import EPONYM_HEADS
+from medshare_anonymizer.case_report.ner import genera as genera_words
 
 Span = tuple[int, int]
 
@@ -48,7 +49,7 @@ CASELESS = (
 )
 # A capitalised word (O'Brien, McDonald, Vasquez-Hollis, Hưng, Smith's) or an initial.
 NAME_WORD = (
-    rf"(?:(?:O'|Mc|Mac|D')?[{UPPER}][{LOWER}]+(?:[-'’][{UPPER}{LOWER}]?[{LOWER}]+)*"
+    rf"(?:(?:O'|Mc|Mac|D'|al-|el-|Al-|El-)?[{UPPER}][{LOWER}]+(?:[-'’][{UPPER}{LOWER}]?[{LOWER}]+)*"
     rf"(?![{UPPER}{LOWER}\d]|-\d)|[{UPPER}]\.)"
 )
 _CASELESS_WORD = rf"[{CASELESS}]+"
@@ -66,7 +67,25 @@ PERSON_FOLLOWERS = words(
     "arrived came lives lived works worked prefers wishes wants understands understood "
     "brought took missed needs needed continues remains completed began started stopped "
     "requested asks expresses verbalizes drove walks uses takes got gets lost gained saw "
-    "can could may might should must died found visits visited helps helped manages"
+    "can could may might should must died found visits visited helps helped manages "
+    "visit call calls ring rings help say want agree are were have live attend attends "
+    "phoned updated accepted notified aware"
+)
+# Teams and roles, which follow "seen by" as often as a person does.
+ROLE_WORDS = words(
+    "team teams nurse nurses nursing staff doctor doctors physician physicians consultant "
+    "consultants registrar registrars resident residents fellow fellows intern interns "
+    "colleague colleagues physio physios physiotherapy physiotherapist therapist therapists "
+    "therapy service services department dept unit clinic district community specialist "
+    "specialists surgeon surgeons surgical medical medicine on-call oncall family relatives "
+    "patient pharmacist pharmacy dietitian dietician midwife midwives paramedics ambulance "
+    "crew gp gps hca hcas sho spr fy1 fy2 micro microbiology cardiology radiology "
+    "palliative orthogeriatric orthogeriatrics geriatrics ward wards psychiatry liaison "
+    "oncology haematology hematology nephrology neurology gastroenterology endocrinology "
+    "rheumatology dermatology urology orthopaedics orthopedics ophthalmology ent icu itu hdu "
+    "ccu ed surgery paediatrics pediatrics obstetrics gynaecology respiratory renal stroke "
+    "vascular anaesthetics anesthesia psychology hepatology neurosurgery endoscopy theatre "
+    "practitioner practitioners specialist advanced assistant"
 )
 # Endings of English words, rare at the end of a name: a capitalised unknown word at a
 # sentence start without one of these is taken for a name.
@@ -95,17 +114,25 @@ _LABEL = re.compile(
     r"caregiver|carer|referring (?:physician|provider|doctor)|pcp|gp|attending|rn|lpn|np|"
     r"nurse|prescriber|physician|provider|clinician|consultant|registrar|resident|surgeon|"
     r"pathologist|radiologist|pharmacist|therapist|social worker|interpreter|author|signed|"
-    r"signed by|dictated by|reported by|verified by|reviewed by|cc|copy to|spouse|parent)"
+    r"signed by|dictated by|reported by|verified by|reviewed by|cc|c\.c|copy|copy to|copies to|"
+    r"to|from|attn|requested by|requesting clinician|referrer|spouse|parent|"
+    r"physician of record|(?:accepting|admitting|operating|discharging|treating|responsible|"
+    r"supervising|consulting|reporting) (?:physician|surgeon|clinician|consultant|doctor)|"
+    r"chair|presented by|presenter|assistant|assist|anaesthetist|anesthetist|clinician|"
+    r"accepted by|actions|plan|approved|approved by|scribe|signed electronically by|"
+    r"electronically signed by|co-signed by|husband|wife|son|daughter|mother|father|partner|"
+    r"nok|brother|sister|niece|nephew|hcp|poa)"
     r"[ \t]*:[ \t]*"
 )
 # A relation before a name ("her brother bill", "Neighbor Iris Bartošová").
 _RELATION = re.compile(
     r"(?i)\b(?:mother|father|mum|mom|dad|son|daughter|brother|sister|husband|wife|spouse|"
+    r"dtr|dau|sis|bro|hubby|"
     r"partner|fianc[ée]e?|boyfriend|girlfriend|grandson|granddaughter|grandmother|"
     r"grandfather|grandma|grandpa|grandchild|niece|nephew|aunt|uncle|cousin|stepson|"
     r"stepdaughter|stepmother|stepfather|son-in-law|daughter-in-law|sibling|twin|"
     r"neighbou?r|friend|carer|caregiver|guardian|roommate|flatmate|landlord|landlady|"
-    r"emergency contact|next of kin)\b,?[ \t]+"
+    r"emergency contact|next of kin)\b(?:[ \t]*\([ \t]*|,?[ \t]+)"
 )
 # A word of a cued name; "ST." of "ST. CLAIR" keeps its full stop.
 _HEADS = "|".join(sorted(EPONYM_HEADS | {"type"}))
@@ -122,7 +149,14 @@ def _stop_words() -> frozenset[str]:
     return p.common_words() | PERSON_FOLLOWERS | TITLES | words("and or with who the a an")
 
 
-def _cued_words(text: str, start: int, limit: int = 3, last_word_ok: bool = False) -> int:
+def _cued_words(
+    text: str,
+    start: int,
+    limit: int = 3,
+    last_word_ok: bool = False,
+    alone_ok: bool = False,
+    appositive: bool = False,
+) -> int:
     """End of the name after a cue at `start` (up to `limit` words, one line), or `start`.
 
     Any case is taken, but a lowercase English word only before a verb people take or
@@ -150,10 +184,14 @@ def _cued_words(text: str, start: int, limit: int = 3, last_word_ok: bool = Fals
                 follower in PERSON_FOLLOWERS
                 or (follower and follower not in english and follower not in stop)
                 or (last_word_ok and taken and ends_line)
+                # "wife dawn" closing a cc line: a relation's name may stand alone
+                or (alone_ok and _closes(word, text[match.end() :], appositive))
             ):
                 break
         taken += 1
         end = match.end()
+        if word.endswith(".") and not initial:
+            break  # a full stop ends the name
         gap = re.match(rf"[ \t]+(?:{_PARTICLE}[ \t]+)?(?=\S)", text[end:])
         if gap is None:
             break
@@ -173,10 +211,20 @@ def labelled(text: str) -> Iterator[Span]:
             yield match.end(), end
 
 
+def _closes(word: str, rest: str, appositive: bool) -> bool:
+    """The word ends its line ("wife dawn"), or a sentence after a comma ("cousin, ember.")."""
+    if word.endswith("."):
+        return appositive and re.match(r"\s+[A-Z]|\s*$", rest) is not None
+    if appositive and re.match(r"\.(?:\s+[A-Z]|\s*$)", rest):
+        return True
+    return re.match(r"[ \t]*(?:$|\n|\(|;)", rest) is not None
+
+
 def related(text: str) -> Iterator[Span]:
     """Names after a relation word; a lowercase one needs a verb or a surname after it."""
     for match in _RELATION.finditer(text):
-        end = _cued_words(text, match.end())
+        appositive = match.group().rstrip().endswith((",", "("))
+        end = _cued_words(text, match.end(), alone_ok=True, appositive=appositive)
         if end > match.end():
             yield match.end(), end
 
@@ -185,6 +233,8 @@ def titled(text: str) -> Iterator[Span]:
     for pattern in (_TITLE, _CREDENTIAL):
         for match in pattern.finditer(text):
             group = match.groupdict().get("phi")
+            if group is not None and bare(group.split()[0]) in ROLE_WORDS:
+                continue  # "Nurse Practitioner" is a role
             yield match.span("phi") if group is not None else match.span()
 
 
@@ -234,11 +284,18 @@ def capitalised(text: str) -> Iterator[Span]:
         p.common_words(),
         p.english_words(),
     )
+    genera = genera_words()
 
     def ordinary(plain: str) -> bool:
         # An English word is ordinary unless the name lexicon knows it ("Baker", "Rose");
         # so is a compound of ordinary words ("Fine-needle").
-        if plain in common or (plain in english and plain not in first and plain not in last):
+        if (
+            plain in common
+            or plain in ROLE_WORDS
+            or (plain in english and plain not in first and plain not in last)
+        ):
+            return True
+        if plain in genera:  # "Prev Serratia marcescens": the genus is not a surname
             return True
         parts = plain.split("-")
         return len(parts) > 1 and all(part in common or part in english for part in parts)

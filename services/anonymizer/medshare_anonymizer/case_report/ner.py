@@ -30,7 +30,9 @@ _EPONYM_HEADS = (
     "equation index rule fasciitis deformity contracture staging grade grading effect "
     "murmur triangle canal pouch method stain agar medium pneumonia infection sepsis "
     "bacteremia colitis tube view views lesion lesions esophagitis negative positive "
-    "monitor virus curve estimate stain cardiomyopathy diverticulum tear catheter"
+    "monitor virus curve estimate stain cardiomyopathy diverticulum tear catheter "
+    "fundoplication breathing respiration respirations repair shunt splint traction approach "
+    "flap block pattern rhythm gallop pulse manoeuvres maneuvers questionnaire loop"
 )
 EPONYM_HEADS = frozenset(_EPONYM_HEADS.split())
 
@@ -42,7 +44,13 @@ def _lexicon(name: str) -> frozenset[str]:
 @cache
 def clinical_words() -> frozenset[str]:
     """Lowercase words of clinical vocabulary (ICD-10-CM and drug names)."""
-    return _lexicon("icd10cm_words.txt") | _lexicon("drug_names.txt") | eponyms()
+    return _lexicon("icd10cm_words.txt") | _lexicon("drug_names.txt") | eponyms() | genera()
+
+
+@cache
+def genera() -> frozenset[str]:
+    """Genera of microbes: "Candida auris" and "Serratia marcescens" stay."""
+    return frozenset(w for line in lexicon_lines("organisms.txt") for w in line.split())
 
 
 @cache
@@ -102,10 +110,19 @@ def worth_modelling(text: str) -> bool:
     return len(words) >= MIN_WORDS and any(not w.islower() for w in words)
 
 
-def entities(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, label) of PERSON and ORG entities in `text`."""
+def entities(
+    text: str, windows: list[tuple[int, int]] | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """(start, end, label) of PERSON and ORG entities in `text`.
+
+    With `windows`, only those stretches of the text are read (in one batch): the model
+    costs per token, and most of a note holds no word it could call a name.
+    """
     if not worth_modelling(text):
         return
-    for entity in _model()(text).ents:
-        if entity.label_ in ("PERSON", "ORG"):
-            yield entity.start_char, entity.end_char, entity.label_
+    chunks = [(0, len(text))] if windows is None else windows
+    docs = _model().pipe(text[start:end] for start, end in chunks)
+    for (offset, _), doc in zip(chunks, docs, strict=True):
+        for entity in doc.ents:
+            if entity.label_ in ("PERSON", "ORG"):
+                yield offset + entity.start_char, offset + entity.end_char, entity.label_

@@ -178,7 +178,20 @@ _FACILITY_SUFFIX = (
     r"Cancer Center|Cancer Institute|Surgical Center|Surgery Center|Urgent Care|Medical Group|"
     r"Family Practice|Family Medicine|Imaging Center|Women's Center|Breast Center|Health Clinic|"
     r"Health Centre|Hospitals|NHS Trust|NHS Foundation Trust|Health System|Polyclinic|"
-    r"Medical College|Children's Hospital)"
+    r"Medical College|Children's Hospital|"
+    # wards, GP surgeries and other places of care named by a word ("Heron Ward")
+    r"Ward|Unit|Surgery|Walk-in Centre|Walk-in Clinic|Pharmacy|Fertility|Lodge|Care Home|"
+    r"Assisted Living|Rehab|Pediatrics|Paediatrics|Oncology|Associates|Medical Practice|"
+    r"Family Health|Dialysis Centre|Dialysis Center|Institute|General|Residential Care|"
+    r"Residential Home|Care Centre|Care Center|SNF|Skilled Nursing(?: Facility)?|Manor|"
+    r"Centre|Center)"
+)
+# Hospitals named in other languages, the kind of place first ("Klinikum rechts der Isar").
+FOREIGN_FACILITY = re.compile(
+    r"\b(?:Klinikum|Krankenhaus|Universitätsklinikum|Hôpital|Hopital|Clinique|Ospedale|"
+    r"Policlinico|Hospital|Centro Hospitalar|Sjukhus|Ziekenhuis)"
+    r"(?: (?:[A-ZÀ-Ý][\w'-]+|de|du|des|la|le|di|del|der|rechts|links|am|an|van|of)){1,4}"
+    r"(?<!\bof)(?<!\bde)(?<!\bdu)(?<!\bla)(?<!\ble)(?<!\bdi)(?<!\bder)(?<!\ban)"
 )
 FACILITY = re.compile(
     r"\b(?:(?:St\.?|Saint|Mount|Mt\.?) )?"
@@ -189,7 +202,7 @@ FACILITY = re.compile(
 )
 AGE_OVER_89 = re.compile(
     r"\b(?:9\d|1[0-1]\d)(?=(?:\s|-)?(?:years?|yrs?|y/?o|yo)\b)"
-    r"|(?i:\b(?:aged?|age of)\s+)(?P<phi>9\d|1[0-1]\d)\b"
+    r"|(?i:\b(?:aged?|age of|age/sex|age/gender)\s*[:=]?\s*)(?P<phi>9\d|1[0-1]\d)(?!\d|\.\d)"
     r"|\b(?:9\d|1[0-1]\d)(?=\s+(?:year|yr)s?\s+of\s+age\b)"
 )
 

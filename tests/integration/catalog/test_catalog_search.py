@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from medshare_catalog.query.search import Searcher, SearchQuery, encode_cursor, read_cursor
+from medshare_catalog.query.cursors import encode_cursor, read_cursor
+from medshare_catalog.query.search import Searcher, SearchQuery
 from medshare_catalog.query.stages import conditions
 from medshare_catalog.store.records import RecordStore
 from medshare_catalog.store.synthetic import synthetic_document, synthetic_event
@@ -78,6 +79,7 @@ async def corpus(
             documents.append(synthetic_document(record, results, catalog.settings.release_gates))
         # Bulk-loaded as the benchmark does; records arriving later are folded one by one.
         await store.collection.insert_many(documents)
+        await store.rebuild_facets()  # as the benchmark does after its bulk load
         yield Corpus(catalog, store, events)
 
 

@@ -37,7 +37,17 @@ from medshare_catalog.store.records import run_pipeline
 SORT = {"ingested_at": -1, "_id": -1}
 # Fields indexed together with ingested_at (store/records.py INDEXES): a window on one
 # value of them is one compound-index range, `{field: value, ingested_at: range}`.
-WINDOW_FIELDS = ("modality", "institution", "kind", "release.state")
+WINDOW_FIELDS = (
+    "zip3",
+    "body_part",
+    "modality",
+    "study_year",
+    "age_band",
+    "institution",
+    "sex",
+    "kind",
+    "release.state",
+)
 # One lookup a window: a condition with several values (a researcher's institutions)
 # would cost a round trip each, and under load every round trip waits its turn.
 MAX_DRIVER_VALUES = 1
@@ -91,16 +101,24 @@ class RecentPager:
         return await run_pipeline(self.collection, pipeline)
 
     async def page(
-        self, filters: list[Document], after: Document | None, top: datetime | None, limit: int
+        self,
+        filters: list[Document],
+        after: Document | None,
+        top: datetime | None,
+        limit: int,
+        projection: Document | None = None,
     ) -> list[Document]:
         """The first `limit` records matching `filters` (and `after`, the cursor condition).
 
         `top` is the cursor's ingested_at (no later record can follow the cursor).
+        `projection` (default: the pager's) must keep `_id` and `ingested_at`.
         """
+        projected = projection or self.projection
         chosen = driver(filters)
         everything = [*filters, after] if after else list(filters)
         residual = {"$and": everything} if len(everything) > 1 else everything[0]
-        shape = json.dumps(filters, sort_keys=True, default=str)
+        # Widths are remembered per filter and page size (a bounded count reads more).
+        shape = json.dumps([filters, limit], sort_keys=True, default=str)
         width = self.widths.get(shape, FIRST_WIDTH)
         anchor = top or self.newest_seen
         found: dict[Any, Document] = {}
@@ -113,7 +131,7 @@ class RecentPager:
             lower = to_millis(start - width)
             window = {"$gt": lower - MILLI, **({"$lt": upper + MILLI} if upper else {})}
             before = len(found)
-            for document in await self._window(chosen, window, residual, limit):
+            for document in await self._window(chosen, window, residual, limit, projected):
                 found.setdefault(document["_id"], document)
             if len(found) >= limit:
                 break
@@ -126,7 +144,7 @@ class RecentPager:
             rest = [*everything]
             if lower is not None:
                 rest.append({"$nor": [{"ingested_at": {"$gte": lower}}]})
-            for document in await self._rest(rest, limit - len(found)):
+            for document in await self._rest(rest, limit - len(found), projected):
                 found.setdefault(document["_id"], document)
         page = sorted(found.values(), key=self._key, reverse=True)[:limit]
         self._remember(shape, lower, top, page)
@@ -146,12 +164,13 @@ class RecentPager:
         window: Document,
         residual: Document,
         limit: int,
+        projection: Document,
     ) -> list[Document]:
         tail: list[Document] = [
             {"$match": residual},
             {"$sort": SORT},
             {"$limit": limit},
-            {"$project": self.projection},
+            {"$project": projection},
         ]
         if chosen is None:
             return await self.run([{"$match": {"ingested_at": window}}, *tail])
@@ -161,9 +180,11 @@ class RecentPager:
             rows += await self.run([{"$match": {field: value, "ingested_at": window}}, *tail])
         return rows
 
-    async def _rest(self, filters: list[Document], limit: int) -> list[Document]:
+    async def _rest(
+        self, filters: list[Document], limit: int, projection: Document
+    ) -> list[Document]:
         stages = [*match_stages(*filters), {"$sort": SORT}, {"$limit": limit}]
-        return await self.run([*stages, {"$project": self.projection}])
+        return await self.run([*stages, {"$project": projection}])
 
     def _remember(
         self,

@@ -22,7 +22,8 @@ import pytest
 import pytest_asyncio
 
 from medshare_catalog.query.cursors import encode_cursor, read_cursor
-from medshare_catalog.query.search import Searcher, SearchQuery
+from medshare_catalog.query.facets import facet_counts, facets_from_counts
+from medshare_catalog.query.search import CARD_PROJECTION, Searcher, SearchQuery, combine
 from medshare_catalog.query.stages import conditions
 from medshare_catalog.store.records import RecordStore
 from medshare_catalog.store.synthetic import synthetic_document, synthetic_event
@@ -300,3 +301,47 @@ async def test_windowed_pages_equal_the_server_sorted_pages(
         assert len(expected) == await searcher.count(*filters)
         for limit in (23, 1, 500):  # a fresh pager, then one that has learned widths
             assert await walk(windowed=True, limit=limit) == expected, (scope, limit)
+
+
+FACET_QUERIES = [SearchQuery(), SearchQuery(modality=["CT"]), SearchQuery(kind=["case_report"])]
+
+
+@pytest.mark.parametrize("query", FACET_QUERIES, ids=[str(q.as_dict()) for q in FACET_QUERIES])
+async def test_facet_read_model_equals_counting_the_records(
+    corpus: Corpus, query: SearchQuery
+) -> None:
+    """Bulk-loaded, then folded one by one (the buckets kept at fold time), then re-folded."""
+    rng = random.Random(99)
+    for index in range(RECORDS + 500, RECORDS + 520):
+        await fold(corpus.store, corpus.catalog.bucket, index, rng, shift=timedelta(days=400))
+    searcher = Searcher(corpus.store.collection, facet_model=corpus.store.facets)
+    for scope in [*SCOPES, {"cataloged": True}, {"_id": {"$in": []}}]:
+        read = await corpus.store.facets.counts(combine(scope, query.to_filter()))
+        assert read is not None, "bucket filters are answered from the read model"
+        counted = facet_counts(await searcher.facet_documents(scope, query))
+        assert facets_from_counts(read) == counted
+        assert await searcher.facets(scope, query) == counted
+    buckets = await corpus.store.facets.collection.find({"ops": {"$ne": []}}).to_list()
+    assert buckets == [], "every applied op was forgotten"
+
+
+async def test_totals_are_exact_up_to_the_bound_then_a_lower_bound(corpus: Corpus) -> None:
+    scope = {"cataloged": True}
+    every = await Searcher(corpus.store.collection).count(scope)
+    bounded = Searcher(corpus.store.collection, exact_total_up_to=every - 7)
+    bounded.sizes.observe(conditions(scope), every)  # taken as large: the windowed plan
+    page = await bounded.page(scope, SearchQuery(), limit=10)
+    assert (page.total, page.total_is_lower_bound) == (every - 7, True)
+    exact = await bounded.page(scope, SearchQuery(), limit=10, exact_total=True)
+    assert (exact.total, exact.total_is_lower_bound) == (every, False)
+    assert [d["_id"] for d in page.items] == [d["_id"] for d in exact.items]
+    following = await bounded.page(scope, SearchQuery(), limit=10, cursor=page.next_cursor)
+    assert (following.total, following.total_is_lower_bound) == (every - 7, True)
+    roomy = Searcher(corpus.store.collection, exact_total_up_to=every + 1)
+    roomy.sizes.observe(conditions(scope), every)
+    assert (await roomy.page(scope, SearchQuery(), limit=10)).total == every
+    http = corpus.catalog.http
+    answer = (await http.get("/records", params={"limit": 5}, headers=corpus.admin())).json()
+    assert answer["total_is_lower_bound"] is False  # the default bound: 1000 > this corpus
+    shown = {name.split(".")[0] for name in CARD_PROJECTION} - {"_id"}
+    assert set(answer["items"][0]) <= {*shown, "record_id"}

@@ -27,6 +27,7 @@ import contextlib
 import json
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any, TypedDict
 from urllib.parse import unquote
 
@@ -178,6 +179,18 @@ def answerable(condition: Any) -> bool:
     return True
 
 
+def summed(buckets: Iterable[Document]) -> dict[str, list[tuple[Any, int]]]:
+    """(value, count) per facet over these bucket documents (zero counts left out)."""
+    totals: dict[str, Counter[str]] = defaultdict(Counter)
+    for bucket in buckets:
+        for field, values in (bucket.get("counts") or {}).items():
+            totals[field].update(values)
+    return {
+        field: [(key_value(key), n) for key, n in counter.items() if n > 0]
+        for field, counter in totals.items()
+    }
+
+
 class FacetReadModel:
     def __init__(self, collection: AsyncCollection[Document]):
         self.collection = collection
@@ -221,14 +234,7 @@ class FacetReadModel:
         rows = await run_pipeline(
             self.collection, [{"$match": condition}, {"$project": {"counts": 1}}]
         )
-        totals: dict[str, Counter[str]] = defaultdict(Counter)
-        for row in rows:
-            for field, values in (row.get("counts") or {}).items():
-                totals[field].update(values)
-        return {
-            field: [(key_value(key), n) for key, n in counter.items() if n > 0]
-            for field, counter in totals.items()
-        }
+        return summed(rows)
 
     async def replace(self, tally: FacetTally) -> int:
         """Every bucket from a tally of all records' cells (the catalog stopped); buckets."""

@@ -277,21 +277,19 @@ class Searcher:
         expected = self.sizes.expected(filters)
         lower_bound = False
         if sort == "recent" and (not with_total or expected > WINDOWED_FROM):
-            page = self.recent.page(filters, after, top, limit)
             if not with_total:
-                total, items = -1, await page
+                total, items = -1, await self.recent.page(filters, after, top, limit)
             elif exact_total:
                 # Side by side: the server runs connections in threads, both take time there.
+                page = self.recent.page(filters, after, top, limit)
                 total, items = await asyncio.gather(self.count(*filters), page)
             elif after is None and limit <= self.bound:
                 rows = await self.recent.page(filters, None, None, self.bound + 1)
-                items, total, lower_bound = (
-                    rows[:limit],
-                    min(len(rows), self.bound),
-                    len(rows) > self.bound,
-                )
+                items, total = rows[:limit], min(len(rows), self.bound)
+                lower_bound = len(rows) > self.bound
             else:
                 head = self.recent.page(filters, None, None, self.bound + 1, KEY_PROJECTION)
+                page = self.recent.page(filters, after, top, limit)
                 keys, items = await asyncio.gather(head, page)
                 total, lower_bound = min(len(keys), self.bound), len(keys) > self.bound
         else:

@@ -347,3 +347,19 @@ async def test_totals_are_exact_up_to_the_bound_then_a_lower_bound(corpus: Corpu
     assert answer["total_is_lower_bound"] is False  # the default bound: 1000 > this corpus
     shown = {name.split(".")[0] for name in CARD_PROJECTION} - {"_id"}
     assert set(answer["items"][0]) <= {*shown, "record_id"}
+
+
+@pytest.mark.parametrize(
+    "query", PLAN_QUERIES[:3], ids=[str(q.as_dict()) for q in PLAN_QUERIES[:3]]
+)
+async def test_windowed_counts_equal_the_count_up_to_the_bound(
+    corpus: Corpus, query: SearchQuery
+) -> None:
+    searcher = Searcher(corpus.store.collection)
+    for scope in SCOPES:
+        filters = conditions(scope, query.to_filter())
+        exact = await searcher.count(*filters)
+        for bound in (0, 5, exact - 1, exact, exact + 3):
+            if bound >= 0:
+                counted = await searcher.recent.count_upto(filters, bound)
+                assert counted == min(exact, bound + 1), (bound, exact)

@@ -150,6 +150,55 @@ class RecentPager:
         self._remember(shape, lower, top, page)
         return page
 
+    async def count_upto(self, filters: list[Document], bound: int) -> int:
+        """How many records match, counted up to `bound + 1` (more are not counted).
+
+        Window by window from the newest, each one index range counted on the server
+        (`$count`: no sort, no rows sent), until the windows hold more than `bound`;
+        then the rest, older than the last window, counted with a `$limit`. The
+        windows are disjoint (the first open above, later ones ending just before the
+        previous start), so no record is counted twice.
+        """
+        chosen = driver(filters)
+        residual = {"$and": filters} if len(filters) > 1 else filters[0]
+        shape = json.dumps([filters, "count", bound], sort_keys=True, default=str)
+        width = self.widths.get(shape, FIRST_WIDTH)
+        start = self.newest_seen or datetime.now(UTC)
+        counted, lower, need = 0, None, bound + 1
+        for _ in range(MAX_WINDOWS):
+            anchor = lower or start
+            if anchor - EARLIEST <= width:
+                break
+            bounds: Document = {"$gt": to_millis(anchor - width) - MILLI}
+            if lower is not None:
+                bounds["$lt"] = lower  # exclusive: the previous window holds `lower`
+            lower = to_millis(anchor - width)
+            gained = await self._count_window(chosen, bounds, residual)
+            counted += gained
+            if counted >= need:
+                covered = (start - lower).total_seconds() * 1.25 * need / counted
+                self.widths[shape] = timedelta(seconds=max(covered, 1.0))
+                self.widths.move_to_end(shape)
+                return need
+            factor = 4.0 if gained == 0 else min(16.0, max(2.0, 1.5 * need / max(counted, 1)))
+            width = timedelta(seconds=width.total_seconds() * factor)
+        rest = list(filters)
+        if lower is not None:
+            rest.append({"$nor": [{"ingested_at": {"$gte": lower}}]})
+        stages = [*match_stages(*rest), {"$limit": need - counted}, {"$count": "n"}]
+        rows = await self.run(stages)
+        return counted + (int(rows[0]["n"]) if rows else 0)
+
+    async def _count_window(
+        self, chosen: tuple[str, list[Any]] | None, window: Document, residual: Document
+    ) -> int:
+        lead: Document = {"ingested_at": window}
+        if chosen is not None:
+            field, values = chosen
+            lead = {field: values[0], "ingested_at": window}  # MAX_DRIVER_VALUES is 1
+        rows = await self.run([{"$match": lead}, {"$match": residual}, {"$count": "n"}])
+        return int(rows[0]["n"]) if rows else 0
+
     @staticmethod
     def _key(document: Document) -> tuple[int, Any, Any]:
         # Records from the rest query may lack a date; the server sorts those last (descending).

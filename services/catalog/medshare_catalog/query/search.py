@@ -54,8 +54,6 @@ CARD_PROJECTION: Document = {
         "metadata.diagnosis_displays",
     )
 }
-# Counting up to the bound needs only the sort key.
-KEY_PROJECTION: Document = {"_id": 1, "ingested_at": 1}
 EXACT_TOTAL_UP_TO = 1000
 
 
@@ -264,11 +262,11 @@ class Searcher:
 
         Two plans, the same page. A small result is filtered, counted and sorted in
         one `$facet` pass (its total is exact). A large one (`recent` order) is read
-        window by window from the `(field, ingested_at, _id)` indexes (newest_first.py):
-        its first `bound + 1` records, newest first, give the page (their first
-        `limit`) and the total: exact if there are at most `bound`, otherwise `bound`
-        with `total_is_lower_bound` ("more than bound"). So the cost follows the bound,
-        not the collection. `exact_total` counts every match instead (one fetch of
+        window by window from the `(field, ingested_at, _id)` indexes (newest_first.py),
+        and its matches counted in such windows up to `bound + 1`: the total is exact
+        if there are at most `bound`, otherwise `bound` with `total_is_lower_bound`
+        ("more than bound"). So the cost follows the page and the bound, not the
+        collection. `exact_total` counts every match instead (one fetch of
         what the leading index yields; SecantusDB has no index-only count). Which plan
         runs is decided by the total this filter had last time (planner.py).
         """
@@ -283,15 +281,11 @@ class Searcher:
                 # Side by side: the server runs connections in threads, both take time there.
                 page = self.recent.page(filters, after, top, limit)
                 total, items = await asyncio.gather(self.count(*filters), page)
-            elif after is None and limit <= self.bound:
-                rows = await self.recent.page(filters, None, None, self.bound + 1)
-                items, total = rows[:limit], min(len(rows), self.bound)
-                lower_bound = len(rows) > self.bound
             else:
-                head = self.recent.page(filters, None, None, self.bound + 1, KEY_PROJECTION)
+                head = self.recent.count_upto(filters, self.bound)
                 page = self.recent.page(filters, after, top, limit)
-                keys, items = await asyncio.gather(head, page)
-                total, lower_bound = min(len(keys), self.bound), len(keys) > self.bound
+                counted, items = await asyncio.gather(head, page)
+                total, lower_bound = min(counted, self.bound), counted > self.bound
         else:
             total, items = await self._one_pass(filters, after, sort, limit, with_total)
         if with_total:

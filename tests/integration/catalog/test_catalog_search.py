@@ -26,6 +26,7 @@ from medshare_catalog.query.facets import facet_counts, facets_from_counts
 from medshare_catalog.query.planner import WINDOWED_FROM
 from medshare_catalog.query.search import CARD_PROJECTION, Searcher, SearchQuery, combine
 from medshare_catalog.query.stages import conditions
+from medshare_catalog.store.facets import bucket_id, facet_op
 from medshare_catalog.store.records import RecordStore
 from medshare_catalog.store.synthetic import synthetic_document, synthetic_event
 from medshare_shared.events import ModelResult, RecordDeidentified, RecordInferred
@@ -363,3 +364,30 @@ async def test_windowed_counts_equal_the_count_up_to_the_bound(
             if bound >= 0:
                 counted = await searcher.recent.count_upto(filters, bound)
                 assert counted == min(exact, bound + 1), (bound, exact)
+
+
+async def test_a_facet_op_applied_twice_counts_once(corpus: Corpus) -> None:
+    """A redelivery or a racing replica finishing the same pending op changes nothing more."""
+    model = corpus.store.facets
+    document = await corpus.store.collection.find_one(
+        {"cataloged": True, "facet_cell": {"$ne": None}}
+    )
+    assert document is not None
+    cell = document["facet_cell"]
+    bucket = bucket_id(cell["at"])
+    before = await model.collection.find_one({"_id": bucket})
+    op = facet_op(None, cell)
+    assert op is not None
+    await model.apply(op)
+    await model.apply(op)  # again: guarded by the op id
+    after = await model.collection.find_one({"_id": bucket})
+    assert before is not None and after is not None
+    assert after["records"] == before["records"] + 1 and after["ops"] == [op["id"]]
+    undo = facet_op(cell, None)
+    assert undo is not None
+    await model.apply(undo)
+    await model.forget(op)
+    await model.forget(undo)
+    restored = await model.collection.find_one({"_id": bucket})
+    assert restored is not None and restored["records"] == before["records"]
+    assert restored["ops"] == [] and restored["counts"] == before["counts"]

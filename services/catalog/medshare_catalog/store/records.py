@@ -278,11 +278,7 @@ class RecordStore:
         await self.facets.forget(op)
 
     async def rederive_all(self, progress: Callable[[int], None] | None = None) -> int:
-        """Bring every record's derived fields up to date and rebuild the facet read model.
-
-        In bulk, with the catalog stopped (no fold may run meanwhile): a pass over the
-        collection in batches of bulk writes, then the buckets from every record's cell.
-        """
+        """Every record's derived fields, then the facet buckets (bulk; catalog stopped)."""
         tally = FacetTally()
         batch: list[UpdateOne] = []
         count = 0

@@ -20,9 +20,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from medshare_catalog.query.cursors import Sort, encode_cursor, read_cursor, sort_spec
 from medshare_catalog.query.facets import FACET_PROJECTION, facet_counts, facets_from_counts
 from medshare_catalog.query.filters import QueryError, QueryFilters, short_reason
-from medshare_catalog.query.newest_first import RecentPager
+from medshare_catalog.query.newest_first import WINDOW_FIELDS, RecentPager
 from medshare_catalog.query.planner import WINDOWED_FROM, ResultSizes
-from medshare_catalog.query.stages import conditions, match_stages
+from medshare_catalog.query.stages import conditions, driving_field, match_stages
 from medshare_catalog.store.derive import tokens
 from medshare_catalog.store.facets import FacetReadModel
 from medshare_catalog.store.record import Document
@@ -282,9 +282,10 @@ class Searcher:
                 page = self.recent.page(filters, after, top, limit)
                 total, items = await asyncio.gather(self.count(*filters), page)
             else:
-                head = self.recent.count_upto(filters, self.bound)
-                page = self.recent.page(filters, after, top, limit)
-                counted, items = await asyncio.gather(head, page)
+                # The page first: it learns where the newest records are, which the
+                # count's windows start from (SecantusDB serves one fetch at a time anyway).
+                items = await self.recent.page(filters, after, top, limit)
+                counted = await self._count_upto(filters)
                 total, lower_bound = min(counted, self.bound), counted > self.bound
         else:
             total, items = await self._one_pass(filters, after, sort, limit, with_total)
@@ -292,6 +293,17 @@ class Searcher:
             self.sizes.observe(filters, WINDOWED_FROM + 1 if lower_bound else total)
         following = encode_cursor(sort, items[-1]) if len(items) == limit else None
         return Page(items, total, following, lower_bound)
+
+    async def _count_upto(self, filters: list[Document]) -> int:
+        """Matches up to `bound + 1`: in time windows when the filter's leading index is
+        one a window reads, else led by that (more selective) index with a `$limit`
+        (MongoDB stops there; SecantusDB fetches what the index yields, as an exact count)."""
+        leading = driving_field(*filters)
+        if leading is None or leading in WINDOW_FIELDS:
+            return await self.recent.count_upto(filters, self.bound)
+        stages = [*match_stages(*filters), {"$limit": self.bound + 1}, {"$count": "n"}]
+        rows = await self.run(stages)
+        return int(rows[0]["n"]) if rows else 0
 
     async def _one_pass(
         self,

@@ -282,10 +282,14 @@ class Searcher:
                 page = self.recent.page(filters, after, top, limit)
                 total, items = await asyncio.gather(self.count(*filters), page)
             else:
-                # The page first: it learns where the newest records are, which the
-                # count's windows start from (SecantusDB serves one fetch at a time anyway).
-                items = await self.recent.page(filters, after, top, limit)
-                counted = await self._count_upto(filters)
+                page = self.recent.page(filters, after, top, limit)
+                if self.recent.newest_seen is None:
+                    # Cold: the page learns where the newest records are, which the
+                    # count's windows then start from.
+                    items = await page
+                    counted = await self._count_upto(filters)
+                else:
+                    counted, items = await asyncio.gather(self._count_upto(filters), page)
                 total, lower_bound = min(counted, self.bound), counted > self.bound
         else:
             total, items = await self._one_pass(filters, after, sort, limit, with_total)

@@ -26,9 +26,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from medshare_bench.catalog_http import catalog_service, http_mix
 from medshare_bench.plot import bar_plot
 from medshare_bench.results import latency_summary, write_results
-from medshare_catalog.query.search import Searcher, SearchQuery, encode_cursor, sort_spec
+from medshare_catalog.query.cursors import encode_cursor, sort_spec
+from medshare_catalog.query.search import Searcher, SearchQuery
 from medshare_catalog.query.stages import match_stages
 from medshare_catalog.store.agreements import Grant, Scope
 from medshare_catalog.store.records import RecordStore
@@ -42,6 +44,7 @@ GATES = ("burned-in-text",)
 # Short labels for the plot's x axis.
 PLOT_LABELS = {
     "first page": "first page",
+    "first page, exact total": "exact total",
     "modality+years": "CT 2015-20",
     "demographics": "F 60-69 h01",
     "diagnosis C50*": "C50*",
@@ -67,6 +70,7 @@ def query_mix(searcher: Searcher, scope: Scope, deep_cursor: str | None) -> dict
 
     mix: dict[str, Query] = {
         "first page": page(SearchQuery()),
+        "first page, exact total": page(SearchQuery(), exact_total=True),
         "modality+years": page(SearchQuery(modality=["CT"], year_from=2015, year_to=2020)),
         "demographics": page(
             SearchQuery(age_band=["60-69"], sex=["F"], institution=["hospital-01"])
@@ -134,6 +138,26 @@ async def measure(
     return latencies
 
 
+async def levels_of(
+    mix: dict[str, Query], levels: list[int], seconds: float, min_samples: int
+) -> dict[str, Any]:
+    for query in mix.values():  # warm caches once
+        await query()
+    results: dict[str, Any] = {}
+    for clients in levels:
+        with console.status(f"{clients} concurrent client(s) for {seconds:.0f}s"):
+            began = time.perf_counter()
+            latencies = await measure(mix, clients, seconds, min_samples)
+            elapsed = time.perf_counter() - began
+        total = sum(len(v) for v in latencies.values())
+        results[str(clients)] = {
+            "requests": total,
+            "requests_per_s": total / elapsed,
+            "queries": {name: {**latency_summary(v), "n": len(v)} for name, v in latencies.items()},
+        }
+    return results
+
+
 async def run(
     mongo_url: str,
     records: int,
@@ -143,6 +167,7 @@ async def run(
     keep: bool,
     min_samples: int = 5,
     database: str | None = None,
+    via: str = "store",
 ) -> dict[str, Any]:
     database_name = database or f"bench_catalog_{datetime.now(UTC):%Y%m%d%H%M%S}"
     client: AsyncMongoClient[Document] = AsyncMongoClient(
@@ -159,33 +184,33 @@ async def run(
             )
         reused = present == records  # a kept database: time the queries only
         load_s = 0.0 if reused else await load(store, records, batch, seed=records)
-        searcher = Searcher(store.collection)
+        # The facet read model: from the cells the loaded records carry, or (a database
+        # loaded by older code) by re-deriving every record, as `medshare catalog rederive`.
+        began = time.perf_counter()
+        if reused and not await store.facets.complete():
+            with console.status("re-deriving the loaded records"):
+                await store.rederive_all()
+        else:
+            await store.rebuild_facets()
+        facets_s = time.perf_counter() - began
+        searcher = Searcher(store.collection, facet_model=store.facets)
         scope = researcher_scope()
         # The cursor that opens page 20 of the unfiltered list: the 1,000th record's key.
         stages = match_stages(scope.record_filter())
         stages += [{"$sort": dict(sort_spec("recent"))}, {"$skip": 999}, {"$limit": 1}]
         row = await searcher.run(stages)
         cursor = encode_cursor("recent", row[0]) if row else None
-        mix = query_mix(searcher, scope, cursor)
         visible = await searcher.count(scope.record_filter())
-        for query in mix.values():  # warm caches once
-            await query()
-        results: dict[str, Any] = {}
-        for clients in levels:
-            with console.status(f"{clients} concurrent client(s) for {seconds:.0f}s"):
-                began = time.perf_counter()
-                latencies = await measure(mix, clients, seconds, min_samples)
-                elapsed = time.perf_counter() - began
-            total = sum(len(v) for v in latencies.values())
-            results[str(clients)] = {
-                "requests": total,
-                "requests_per_s": total / elapsed,
-                "queries": {
-                    name: {**latency_summary(v), "n": len(v)} for name, v in latencies.items()
-                },
-            }
+        if via == "http":
+            institutions = [grant.institution for grant in scope.grants]
+            async with catalog_service(mongo_url, store.collection.database, institutions) as http:
+                results = await levels_of(http_mix(http, cursor), levels, seconds, min_samples)
+        else:
+            mix = query_mix(searcher, scope, cursor)
+            results = await levels_of(mix, levels, seconds, min_samples)
         return {
             "records": records,
+            "via": via,
             "visible_to_researcher": visible,
             "server": {"url_scheme": mongo_url.split(":")[0], "version": info.get("version")},
             "load": {
@@ -193,6 +218,7 @@ async def run(
                 "docs_per_s": records / load_s if load_s else None,
                 "batch": batch,
                 "reused_database": reused,
+                "facet_read_model_s": facets_s,
             },
             "indexes": len(await store.collection.index_information()),
             "seconds_per_level": seconds,
@@ -255,6 +281,14 @@ def report(document: dict[str, Any], out: Path) -> None:
 @click.option("--min-samples", type=int, default=5, show_default=True, help="per query and level")
 @click.option("--keep", is_flag=True, help="keep the loaded database")
 @click.option(
+    "--via",
+    type=click.Choice(["store", "http"]),
+    default="store",
+    show_default=True,
+    help="call the search code in this process, or the HTTP API of a catalog process "
+    "(bearer token, scope, audit) as a researcher's browser does",
+)
+@click.option(
     "--database",
     default=None,
     help="use (and keep) this database; if it already holds --records records, skip the load",
@@ -268,6 +302,7 @@ def bench_catalog(
     mongo_url: str | None,
     min_samples: int,
     keep: bool,
+    via: str,
     database: str | None,
 ) -> None:
     """Load N synthetic records, then time typical searches at 1, 16 and 64 clients."""
@@ -276,7 +311,9 @@ def bench_catalog(
 
     url = mongo_url or load_settings(CatalogSettings).mongo_url
     levels = [int(part) for part in concurrency.split(",") if part.strip()]
-    document = asyncio.run(run(url, records, batch, levels, seconds, keep, min_samples, database))
+    document = asyncio.run(
+        run(url, records, batch, levels, seconds, keep, min_samples, database, via)
+    )
     written = write_results(out, "catalog", document)
     report(written, out)
     console.print(f"results: {out} and {out.with_suffix('.png')}")

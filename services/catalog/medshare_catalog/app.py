@@ -65,7 +65,11 @@ def create_app(settings: CatalogSettings) -> FastAPI:
     audit_log = AuditLog(database["audit"])
     principals = Principals(database)
     datasets = DatasetStore(database)
-    searcher = Searcher(records.collection)
+    searcher = Searcher(
+        records.collection,
+        exact_total_up_to=settings.catalog_exact_total_up_to,
+        facet_model=records.facets,
+    )
     access = Access(issuer, directory, principals)
     zone = SharedZone(
         store, settings.shared_bucket, timedelta(seconds=settings.catalog_download_expiry_s)

@@ -203,7 +203,14 @@ def verify_audit() -> None:
 
 @cli.command()
 def rederive() -> None:
-    """Recompute every record's search fields and release state (after changing gates)."""
+    """Recompute every record's search fields, release state and the facet read model.
+
+    In bulk (batches of bulk writes), with a progress bar. Run it with the catalog
+    stopped: after changing gates or rules, or to build `records_facets` for records
+    folded before it existed.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from medshare_catalog.store.records import RecordStore
     from medshare_shared.mongo import mongo_client, mongo_database
 
@@ -217,11 +224,15 @@ def rederive() -> None:
                 gates=settings.release_gates,
                 require_gate_verdict=settings.catalog_require_gate_verdict,
             )
-            return await store.rederive_all()
+            total = await store.collection.estimated_document_count()
+            columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress("[bold]re-deriving", *columns) as bar:
+                task = bar.add_task("rederive", total=total)
+                return await store.rederive_all(lambda done: bar.update(task, completed=done))
         finally:
             await client.close()
 
-    click.echo(f"{asyncio.run(run())} records re-derived")
+    click.echo(f"{asyncio.run(run())} records re-derived, facet read model rebuilt")
 
 
 @cli.group()

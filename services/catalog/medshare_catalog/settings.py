@@ -31,6 +31,9 @@ class CatalogSettings(CommonSettings):
     catalog_min_l: int = Field(default=1, ge=1)
     catalog_thumbnail_px: int = Field(default=256, ge=32, le=1024)
     catalog_max_page: int = Field(default=500, ge=1, le=10_000)
+    # Search totals are counted exactly up to this many; above it a search answers
+    # "more than N" (`total_is_lower_bound`) unless it asks for `exact_total=true`.
+    catalog_exact_total_up_to: int = Field(default=1000, ge=1, le=10_000_000)
     # Every query a request runs: maxTimeMS on the server, a deadline on the client.
     catalog_query_timeout_s: float = Field(default=5.0, gt=0, le=600)
     # Token lifetimes the issuer and the verifier accept (admins' shorter).

@@ -21,8 +21,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from medshare_catalog.query.search import Searcher, SearchQuery, encode_cursor, read_cursor
+from medshare_catalog.query.cursors import encode_cursor, read_cursor
+from medshare_catalog.query.facets import facet_counts, facets_from_counts
+from medshare_catalog.query.planner import WINDOWED_FROM
+from medshare_catalog.query.search import CARD_PROJECTION, Searcher, SearchQuery, combine
 from medshare_catalog.query.stages import conditions
+from medshare_catalog.store.facets import bucket_id, facet_op
 from medshare_catalog.store.records import RecordStore
 from medshare_catalog.store.synthetic import synthetic_document, synthetic_event
 from medshare_shared.events import ModelResult, RecordDeidentified, RecordInferred
@@ -78,6 +82,7 @@ async def corpus(
             documents.append(synthetic_document(record, results, catalog.settings.release_gates))
         # Bulk-loaded as the benchmark does; records arriving later are folded one by one.
         await store.collection.insert_many(documents)
+        await store.rebuild_facets()  # as the benchmark does after its bulk load
         yield Corpus(catalog, store, events)
 
 
@@ -298,3 +303,91 @@ async def test_windowed_pages_equal_the_server_sorted_pages(
         assert len(expected) == await searcher.count(*filters)
         for limit in (23, 1, 500):  # a fresh pager, then one that has learned widths
             assert await walk(windowed=True, limit=limit) == expected, (scope, limit)
+
+
+FACET_QUERIES = [SearchQuery(), SearchQuery(modality=["CT"]), SearchQuery(kind=["case_report"])]
+
+
+@pytest.mark.parametrize("query", FACET_QUERIES, ids=[str(q.as_dict()) for q in FACET_QUERIES])
+async def test_facet_read_model_equals_counting_the_records(
+    corpus: Corpus, query: SearchQuery
+) -> None:
+    """Bulk-loaded, then folded one by one (the buckets kept at fold time), then re-folded."""
+    rng = random.Random(99)
+    for index in range(RECORDS + 500, RECORDS + 520):
+        await fold(corpus.store, corpus.catalog.bucket, index, rng, shift=timedelta(days=400))
+    searcher = Searcher(corpus.store.collection, facet_model=corpus.store.facets)
+    for scope in [*SCOPES, {"cataloged": True}, {"_id": {"$in": []}}]:
+        read = await corpus.store.facets.counts(combine(scope, query.to_filter()))
+        assert read is not None, "bucket filters are answered from the read model"
+        counted = facet_counts(await searcher.facet_documents(scope, query))
+        assert facets_from_counts(read) == counted
+        assert await searcher.facets(scope, query) == counted
+    buckets = await corpus.store.facets.collection.find({}).to_list()
+    assert [b for b in buckets if b.get("ops")] == [], "every applied op was forgotten"
+
+
+async def test_totals_are_exact_up_to_the_bound_then_a_lower_bound(corpus: Corpus) -> None:
+    scope = {"cataloged": True}
+    every = await Searcher(corpus.store.collection).count(scope)
+    bounded = Searcher(corpus.store.collection, exact_total_up_to=every - 7)
+    bounded.sizes.observe(conditions(scope), WINDOWED_FROM + 1)  # large: the windowed plan
+    page = await bounded.page(scope, SearchQuery(), limit=10)
+    assert (page.total, page.total_is_lower_bound) == (every - 7, True)
+    exact = await bounded.page(scope, SearchQuery(), limit=10, exact_total=True)
+    assert (exact.total, exact.total_is_lower_bound) == (every, False)
+    assert [d["_id"] for d in page.items] == [d["_id"] for d in exact.items]
+    bounded.sizes.observe(conditions(scope), WINDOWED_FROM + 1)  # the exact count taught it
+    following = await bounded.page(scope, SearchQuery(), limit=10, cursor=page.next_cursor)
+    assert (following.total, following.total_is_lower_bound) == (every - 7, True)
+    roomy = Searcher(corpus.store.collection, exact_total_up_to=every + 1)
+    roomy.sizes.observe(conditions(scope), WINDOWED_FROM + 1)
+    assert (await roomy.page(scope, SearchQuery(), limit=10)).total == every
+    http = corpus.catalog.http
+    answer = (await http.get("/records", params={"limit": 5}, headers=corpus.admin())).json()
+    assert answer["total_is_lower_bound"] is False  # the default bound: 1000 > this corpus
+    shown = {name.split(".")[0] for name in CARD_PROJECTION} - {"_id"}
+    assert set(answer["items"][0]) <= {*shown, "record_id"}
+
+
+@pytest.mark.parametrize(
+    "query", PLAN_QUERIES[:3], ids=[str(q.as_dict()) for q in PLAN_QUERIES[:3]]
+)
+async def test_windowed_counts_equal_the_count_up_to_the_bound(
+    corpus: Corpus, query: SearchQuery
+) -> None:
+    searcher = Searcher(corpus.store.collection)
+    for scope in SCOPES:
+        filters = conditions(scope, query.to_filter())
+        exact = await searcher.count(*filters)
+        for bound in (0, 5, exact - 1, exact, exact + 3):
+            if bound >= 0:
+                counted = await searcher.recent.count_upto(filters, bound)
+                assert counted == min(exact, bound + 1), (bound, exact)
+
+
+async def test_a_facet_op_applied_twice_counts_once(corpus: Corpus) -> None:
+    """A redelivery or a racing replica finishing the same pending op changes nothing more."""
+    model = corpus.store.facets
+    document = await corpus.store.collection.find_one(
+        {"cataloged": True, "facet_cell": {"$ne": None}}
+    )
+    assert document is not None
+    cell = document["facet_cell"]
+    bucket = bucket_id(cell["at"])
+    before = await model.collection.find_one({"_id": bucket})
+    op = facet_op(None, cell)
+    assert op is not None
+    await model.apply(op)
+    await model.apply(op)  # again: guarded by the op id
+    after = await model.collection.find_one({"_id": bucket})
+    assert before is not None and after is not None
+    assert after["records"] == before["records"] + 1 and after["ops"] == [op["id"]]
+    undo = facet_op(cell, None)
+    assert undo is not None
+    await model.apply(undo)
+    await model.forget(op)
+    await model.forget(undo)
+    restored = await model.collection.find_one({"_id": bucket})
+    assert restored is not None and restored["records"] == before["records"]
+    assert restored["ops"] == [] and restored["counts"] == before["counts"]

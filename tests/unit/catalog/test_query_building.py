@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from medshare_catalog.query.cursors import after_cursor, encode_cursor
 from medshare_catalog.query.qido import QidoError, condition_for, keyword_of, parse
-from medshare_catalog.query.search import (
-    QueryError,
-    SearchQuery,
-    after_cursor,
-    encode_cursor,
-    text_conditions,
-)
+from medshare_catalog.query.search import QueryError, SearchQuery, text_conditions
 
 
 def test_every_filter_lands_in_the_condition() -> None:

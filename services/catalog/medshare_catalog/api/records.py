@@ -8,6 +8,7 @@ writes an audit entry naming the record ids it returned.
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, Field
 
 from medshare_catalog.api.access import Access, Caller
 from medshare_catalog.query.search import QueryError, Searcher, SearchQuery
@@ -25,7 +26,24 @@ HIDDEN_FIELDS = {
     "text_tokens",
     "deid",
     "object_outside_shared_zone",
+    "facet_cell",
+    "facet_op",
 }
+
+
+class SearchPage(BaseModel):
+    """A page of `GET /records`."""
+
+    total: int = Field(
+        description="matching records; with total_is_lower_bound, more than this many"
+    )
+    total_is_lower_bound: bool = Field(
+        description="true when the search matched more than MEDSHARE_CATALOG_EXACT_TOTAL_UP_TO "
+        "(default 1000) records and did not ask for exact_total: `total` is then that bound "
+        'and the answer reads "more than total"'
+    )
+    items: list[dict[str, Any]] = Field(description="result cards, newest first")
+    next: str | None = Field(description="cursor of the next page, null on the last")
 
 
 def public_view(document: CatalogRecord | Document, with_lineage: bool = False) -> dict[str, Any]:
@@ -145,7 +163,14 @@ def records_router(
         limit: Annotated[int, Query(ge=1)] = 50,
         cursor: Annotated[str | None, Query(description="`next` of the previous page")] = None,
         sort: Literal["recent", "id"] = "recent",
-    ) -> dict[str, Any]:
+        exact_total: Annotated[
+            bool,
+            Query(
+                description="count every match (slower on large results); by default the "
+                "total is exact up to MEDSHARE_CATALOG_EXACT_TOTAL_UP_TO and a lower bound above"
+            ),
+        ] = False,
+    ) -> SearchPage:
         try:
             page = await searcher.page(
                 caller.scope.record_filter(),
@@ -153,12 +178,18 @@ def records_router(
                 limit=min(limit, max_page),
                 cursor=cursor,
                 sort=sort,
+                exact_total=exact_total,
             )
         except QueryError as error:
             raise await caller.refuse(422, str(error), "search") from None
         items = [public_view(doc) for doc in page.items]
         await caller.audit("search", record_ids=[item["record_id"] for item in items])
-        return {"total": page.total, "items": items, "next": page.next_cursor}
+        return SearchPage(
+            total=page.total,
+            total_is_lower_bound=page.total_is_lower_bound,
+            items=items,
+            next=page.next_cursor,
+        )
 
     @router.get("/records/facets", summary="Counts per value of each filter field")
     async def facets(

@@ -16,20 +16,9 @@ from collections.abc import Hashable, Iterable
 from datetime import datetime
 from typing import Any
 
+from medshare_catalog.store.facets import FACET_FIELDS
 from medshare_catalog.store.record import Document
 
-FACET_FIELDS = (
-    "kind",
-    "modality",
-    "body_part",
-    "study_year",
-    "age_band",
-    "sex",
-    "institution",
-    "zip3",
-    "diagnosis_codes",
-    "release.state",
-)
 FACET_SIZE = 50
 FACET_PROJECTION: Document = {**{name: 1 for name in FACET_FIELDS}, "results.model_name": 1}
 _MISSING = object()
@@ -80,13 +69,18 @@ def _order_key(value: Any) -> tuple[int, Any]:
 
 def ranked(values: Iterable[Any], size: int | None) -> list[Document]:
     """[{value, count}] by count descending, then value ascending; the first `size`."""
+    return ranked_counts(((value, 1) for value in values), size)
+
+
+def ranked_counts(pairs: Iterable[tuple[Any, int]], size: int | None) -> list[Document]:
+    """`ranked` of (value, count) pairs: values equal under BSON comparison summed."""
     counts: dict[Hashable, list[Any]] = {}
-    for value in values:
+    for value, count in pairs:
         key = _group_key(value)
         if key in counts:
-            counts[key][1] += 1
+            counts[key][1] += count
         else:
-            counts[key] = [value, 1]  # the first value seen stands for the group
+            counts[key] = [value, count]  # the first value seen stands for the group
     rows = sorted(counts.values(), key=lambda row: (-row[1], _order_key(row[0])))
     if size is not None:
         rows = rows[:size]
@@ -126,4 +120,14 @@ def facet_counts(documents: list[Document]) -> Document:
         for name in FACET_FIELDS
     }
     answer["model"] = ranked(_model_names(documents), None)
+    return answer
+
+
+def facets_from_counts(counted: dict[str, list[tuple[Any, int]]]) -> Document:
+    """The facet read model's sums (store/facets.py) in `facet_counts`'s shape and order."""
+    answer: Document = {
+        name.replace(".", "_"): ranked_counts(counted.get(name.replace(".", "_"), []), FACET_SIZE)
+        for name in FACET_FIELDS
+    }
+    answer["model"] = ranked_counts(counted.get("model", []), None)
     return answer

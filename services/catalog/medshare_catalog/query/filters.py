@@ -22,6 +22,10 @@ Name = Annotated[
 Year = Annotated[int, Field(ge=1800, le=2200)]
 
 
+class QueryError(ValueError):
+    """A search parameter that cannot be used; the message names it."""
+
+
 class QueryFilters(BaseModel):
     """The /records filters, typed (the same fields as `SearchQuery`)."""
 

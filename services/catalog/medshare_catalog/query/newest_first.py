@@ -37,7 +37,17 @@ from medshare_catalog.store.records import run_pipeline
 SORT = {"ingested_at": -1, "_id": -1}
 # Fields indexed together with ingested_at (store/records.py INDEXES): a window on one
 # value of them is one compound-index range, `{field: value, ingested_at: range}`.
-WINDOW_FIELDS = ("modality", "institution", "kind", "release.state")
+WINDOW_FIELDS = (
+    "zip3",
+    "body_part",
+    "modality",
+    "study_year",
+    "age_band",
+    "institution",
+    "sex",
+    "kind",
+    "release.state",
+)
 # One lookup a window: a condition with several values (a researcher's institutions)
 # would cost a round trip each, and under load every round trip waits its turn.
 MAX_DRIVER_VALUES = 1
@@ -91,16 +101,24 @@ class RecentPager:
         return await run_pipeline(self.collection, pipeline)
 
     async def page(
-        self, filters: list[Document], after: Document | None, top: datetime | None, limit: int
+        self,
+        filters: list[Document],
+        after: Document | None,
+        top: datetime | None,
+        limit: int,
+        projection: Document | None = None,
     ) -> list[Document]:
         """The first `limit` records matching `filters` (and `after`, the cursor condition).
 
         `top` is the cursor's ingested_at (no later record can follow the cursor).
+        `projection` (default: the pager's) must keep `_id` and `ingested_at`.
         """
+        projected = projection or self.projection
         chosen = driver(filters)
         everything = [*filters, after] if after else list(filters)
         residual = {"$and": everything} if len(everything) > 1 else everything[0]
-        shape = json.dumps(filters, sort_keys=True, default=str)
+        # Widths are remembered per filter and page size (a bounded count reads more).
+        shape = json.dumps([filters, limit], sort_keys=True, default=str)
         width = self.widths.get(shape, FIRST_WIDTH)
         anchor = top or self.newest_seen
         found: dict[Any, Document] = {}
@@ -113,7 +131,7 @@ class RecentPager:
             lower = to_millis(start - width)
             window = {"$gt": lower - MILLI, **({"$lt": upper + MILLI} if upper else {})}
             before = len(found)
-            for document in await self._window(chosen, window, residual, limit):
+            for document in await self._window(chosen, window, residual, limit, projected):
                 found.setdefault(document["_id"], document)
             if len(found) >= limit:
                 break
@@ -126,11 +144,60 @@ class RecentPager:
             rest = [*everything]
             if lower is not None:
                 rest.append({"$nor": [{"ingested_at": {"$gte": lower}}]})
-            for document in await self._rest(rest, limit - len(found)):
+            for document in await self._rest(rest, limit - len(found), projected):
                 found.setdefault(document["_id"], document)
         page = sorted(found.values(), key=self._key, reverse=True)[:limit]
         self._remember(shape, lower, top, page)
         return page
+
+    async def count_upto(self, filters: list[Document], bound: int) -> int:
+        """How many records match, counted up to `bound + 1` (more are not counted).
+
+        Window by window from the newest, each one index range counted on the server
+        (`$count`: no sort, no rows sent), until the windows hold more than `bound`;
+        then the rest, older than the last window, counted with a `$limit`. The
+        windows are disjoint (the first open above, later ones ending just before the
+        previous start), so no record is counted twice.
+        """
+        chosen = driver(filters)
+        residual = {"$and": filters} if len(filters) > 1 else filters[0]
+        shape = json.dumps([filters, "count", bound], sort_keys=True, default=str)
+        width = self.widths.get(shape, FIRST_WIDTH)
+        start = self.newest_seen or datetime.now(UTC)
+        counted, lower, need = 0, None, bound + 1
+        for _ in range(MAX_WINDOWS):
+            anchor = lower or start
+            if anchor - EARLIEST <= width:
+                break
+            bounds: Document = {"$gt": to_millis(anchor - width) - MILLI}
+            if lower is not None:
+                bounds["$lt"] = lower  # exclusive: the previous window holds `lower`
+            lower = to_millis(anchor - width)
+            gained = await self._count_window(chosen, bounds, residual)
+            counted += gained
+            if counted >= need:
+                covered = (start - lower).total_seconds() * 1.25 * need / counted
+                self.widths[shape] = timedelta(seconds=max(covered, 1.0))
+                self.widths.move_to_end(shape)
+                return need
+            factor = 4.0 if gained == 0 else min(16.0, max(2.0, 1.5 * need / max(counted, 1)))
+            width = timedelta(seconds=width.total_seconds() * factor)
+        rest = list(filters)
+        if lower is not None:
+            rest.append({"$nor": [{"ingested_at": {"$gte": lower}}]})
+        stages = [*match_stages(*rest), {"$limit": need - counted}, {"$count": "n"}]
+        rows = await self.run(stages)
+        return counted + (int(rows[0]["n"]) if rows else 0)
+
+    async def _count_window(
+        self, chosen: tuple[str, list[Any]] | None, window: Document, residual: Document
+    ) -> int:
+        lead: Document = {"ingested_at": window}
+        if chosen is not None:
+            field, values = chosen
+            lead = {field: values[0], "ingested_at": window}  # MAX_DRIVER_VALUES is 1
+        rows = await self.run([{"$match": lead}, {"$match": residual}, {"$count": "n"}])
+        return int(rows[0]["n"]) if rows else 0
 
     @staticmethod
     def _key(document: Document) -> tuple[int, Any, Any]:
@@ -146,12 +213,13 @@ class RecentPager:
         window: Document,
         residual: Document,
         limit: int,
+        projection: Document,
     ) -> list[Document]:
         tail: list[Document] = [
             {"$match": residual},
             {"$sort": SORT},
             {"$limit": limit},
-            {"$project": self.projection},
+            {"$project": projection},
         ]
         if chosen is None:
             return await self.run([{"$match": {"ingested_at": window}}, *tail])
@@ -161,9 +229,11 @@ class RecentPager:
             rows += await self.run([{"$match": {field: value, "ingested_at": window}}, *tail])
         return rows
 
-    async def _rest(self, filters: list[Document], limit: int) -> list[Document]:
+    async def _rest(
+        self, filters: list[Document], limit: int, projection: Document
+    ) -> list[Document]:
         stages = [*match_stages(*filters), {"$sort": SORT}, {"$limit": limit}]
-        return await self.run([*stages, {"$project": self.projection}])
+        return await self.run([*stages, {"$project": projection}])
 
     def _remember(
         self,

@@ -10,41 +10,51 @@ tie-breaker, so records arriving between two pages neither repeat nor hide other
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
-from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from medshare_catalog.query.facets import FACET_PROJECTION, facet_counts
-from medshare_catalog.query.filters import QueryFilters, short_reason
-from medshare_catalog.query.newest_first import RecentPager
+from medshare_catalog.query.cursors import Sort, encode_cursor, read_cursor, sort_spec
+from medshare_catalog.query.facets import FACET_PROJECTION, facet_counts, facets_from_counts
+from medshare_catalog.query.filters import QueryError, QueryFilters, short_reason
+from medshare_catalog.query.newest_first import WINDOW_FIELDS, RecentPager
 from medshare_catalog.query.planner import WINDOWED_FROM, ResultSizes
-from medshare_catalog.query.stages import conditions, match_stages
+from medshare_catalog.query.stages import conditions, driving_field, match_stages
 from medshare_catalog.store.derive import tokens
+from medshare_catalog.store.facets import FacetReadModel
 from medshare_catalog.store.record import Document
 from medshare_catalog.store.records import run_pipeline
 
-Sort = Literal["recent", "id"]
-# Heavy or internal fields a result list leaves out (the record detail has them).
-LIST_PROJECTION = {
-    "text_tokens": 0,
-    "models": 0,
-    "reviews": 0,
-    "revision": 0,
-    "deid": 0,
-    "dicom.attributes": 0,
-    "deidentification.actions": 0,
+# What a result card shows (web/static/app.js `resultCard`), and the sort key: a page
+# carries only these (the record detail has the rest).
+CARD_PROJECTION: Document = {
+    name: 1
+    for name in (
+        "_id",
+        "ingested_at",
+        "kind",
+        "institution",
+        "modality",
+        "body_part",
+        "study_year",
+        "age_band",
+        "sex",
+        "zip3",
+        "device",
+        "diagnosis_codes",
+        "release",
+        "results",
+        "object",
+        "metadata.study_description",
+        "metadata.series_description",
+        "metadata.description",
+        "metadata.diagnosis_displays",
+    )
 }
-
-
-class QueryError(ValueError):
-    """A search parameter that cannot be used; the message names it."""
+EXACT_TOTAL_UP_TO = 1000
 
 
 @dataclass
@@ -199,50 +209,6 @@ def text_conditions(text: str | None) -> list[Document]:
     return conditions
 
 
-# -- keyset cursors ------------------------------------------------------------
-def sort_spec(sort: Sort) -> list[tuple[str, int]]:
-    if sort == "id":
-        return [("_id", ASCENDING)]
-    return [("ingested_at", DESCENDING), ("_id", DESCENDING)]
-
-
-def encode_cursor(sort: Sort, document: Document) -> str:
-    value = document.get("ingested_at")
-    shown = value.isoformat() if isinstance(value, datetime) else None
-    raw = json.dumps({"s": sort, "t": shown, "id": document["_id"]}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def after_cursor(sort: Sort, cursor: str) -> Document:
-    """The condition selecting the records after the cursor's row."""
-    return read_cursor(sort, cursor)[0]
-
-
-def read_cursor(sort: Sort, cursor: str) -> tuple[Document, datetime | None]:
-    """The condition after the cursor's row, and (sort `recent`) that row's ingested_at."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        last_id = str(state["id"])
-        if state.get("s") != sort:
-            raise QueryError("cursor belongs to another sort order")
-        moment = datetime.fromisoformat(state["t"]) if state.get("t") else None
-    except (ValueError, KeyError, TypeError) as error:
-        if isinstance(error, QueryError):
-            raise
-        raise QueryError("cursor malformed") from None
-    if sort == "id":
-        return {"_id": {"$gt": last_id}}, None
-    if moment is None:
-        raise QueryError("cursor malformed")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    condition = {
-        "$or": [{"ingested_at": {"$lt": moment}}, {"ingested_at": moment, "_id": {"$lt": last_id}}]
-    }
-    return condition, moment
-
-
 def combine(*conditions: Document) -> Document:
     present = [c for c in conditions if c]
     if not present:
@@ -255,13 +221,24 @@ class Page:
     items: list[Document]
     total: int
     next_cursor: str | None
+    total_is_lower_bound: bool = False  # `total` means "more than total"
 
 
 class Searcher:
-    def __init__(self, collection: AsyncCollection[Document]):
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        *,
+        exact_total_up_to: int = EXACT_TOTAL_UP_TO,
+        facet_model: FacetReadModel | None = None,
+    ):
         self.collection = collection
-        self.recent = RecentPager(collection, LIST_PROJECTION)
+        self.recent = RecentPager(collection, CARD_PROJECTION)
         self.sizes = ResultSizes()
+        self.bound = exact_total_up_to
+        self.facet_model = facet_model or FacetReadModel(
+            collection.database[f"{collection.name}_facets"]
+        )
 
     async def run(self, pipeline: list[Document]) -> list[Document]:
         return await run_pipeline(self.collection, pipeline)
@@ -279,33 +256,58 @@ class Searcher:
         cursor: str | None = None,
         sort: Sort = "recent",
         with_total: bool = True,
+        exact_total: bool = False,
     ) -> Page:
-        """One keyset page and the total of every matching record.
+        """One keyset page and the total of the matching records, exact up to the bound.
 
-        Two plans, the same answer. A small result is filtered, counted and sorted
-        in one `$facet` pass, as before. A large one (`recent` order) is counted in
-        a lean pass of its own (filters and `$count`; SecantusDB has no index-only
-        count, so this costs one fetch of what the leading index yields) while its
-        page is read window by window from the `(field, ingested_at)` indexes
-        (newest_first.py), instead of the server sorting every matching record in Python.
-        Which plan runs is decided by the total this filter had last time (planner.py).
+        Two plans, the same page. A small result is filtered, counted and sorted in
+        one `$facet` pass (its total is exact). A large one (`recent` order) is read
+        window by window from the `(field, ingested_at, _id)` indexes (newest_first.py),
+        and its matches counted in such windows up to `bound + 1`: the total is exact
+        if there are at most `bound`, otherwise `bound` with `total_is_lower_bound`
+        ("more than bound"). So the cost follows the page and the bound, not the
+        collection. `exact_total` counts every match instead (one fetch of
+        what the leading index yields; SecantusDB has no index-only count). Which plan
+        runs is decided by the total this filter had last time (planner.py).
         """
         filters = conditions(scope_filter, query.to_filter())
         after, top = read_cursor(sort, cursor) if cursor else (None, None)
         expected = self.sizes.expected(filters)
+        lower_bound = False
         if sort == "recent" and (not with_total or expected > WINDOWED_FROM):
-            # Side by side: the server runs connections in threads, both take time there.
-            page = self.recent.page(filters, after, top, limit)
-            if with_total:
+            if not with_total:
+                total, items = -1, await self.recent.page(filters, after, top, limit)
+            elif exact_total:
+                # Side by side: the server runs connections in threads, both take time there.
+                page = self.recent.page(filters, after, top, limit)
                 total, items = await asyncio.gather(self.count(*filters), page)
             else:
-                total, items = -1, await page
+                page = self.recent.page(filters, after, top, limit)
+                if self.recent.newest_seen is None:
+                    # Cold: the page learns where the newest records are, which the
+                    # count's windows then start from.
+                    items = await page
+                    counted = await self._count_upto(filters)
+                else:
+                    counted, items = await asyncio.gather(self._count_upto(filters), page)
+                total, lower_bound = min(counted, self.bound), counted > self.bound
         else:
             total, items = await self._one_pass(filters, after, sort, limit, with_total)
         if with_total:
-            self.sizes.observe(filters, total)
+            self.sizes.observe(filters, WINDOWED_FROM + 1 if lower_bound else total)
         following = encode_cursor(sort, items[-1]) if len(items) == limit else None
-        return Page(items, total, following)
+        return Page(items, total, following, lower_bound)
+
+    async def _count_upto(self, filters: list[Document]) -> int:
+        """Matches up to `bound + 1`: in time windows when the filter's leading index is
+        one a window reads, else led by that (more selective) index with a `$limit`
+        (MongoDB stops there; SecantusDB fetches what the index yields, as an exact count)."""
+        leading = driving_field(*filters)
+        if leading is None or leading in WINDOW_FIELDS:
+            return await self.recent.count_upto(filters, self.bound)
+        stages = [*match_stages(*filters), {"$limit": self.bound + 1}, {"$count": "n"}]
+        rows = await self.run(stages)
+        return int(rows[0]["n"]) if rows else 0
 
     async def _one_pass(
         self,
@@ -319,7 +321,7 @@ class Searcher:
         page_stages += [
             {"$sort": dict(sort_spec(sort))},
             {"$limit": limit},
-            {"$project": LIST_PROJECTION},
+            {"$project": CARD_PROJECTION},
         ]
         chain = match_stages(*filters)
         if not with_total:
@@ -349,7 +351,14 @@ class Searcher:
         return await self.run([*chain, {"$project": projection}, {"$sort": {"_id": 1}}])
 
     async def facets(self, scope_filter: Document, query: SearchQuery) -> Document:
-        """Counts per value of every filter field (and per model) under the current filters."""
+        """Counts per value of every filter field (and per model) under the current filters.
+
+        From the facet read model when the filters name only its bucket fields
+        (store/facets.py: a few small documents), else counted from the records.
+        """
+        counted = await self.facet_model.counts(combine(scope_filter, query.to_filter()))
+        if counted is not None:
+            return facets_from_counts(counted)
         return facet_counts(await self.facet_documents(scope_filter, query))
 
     async def facet_documents(self, scope_filter: Document, query: SearchQuery) -> list[Document]:

@@ -18,18 +18,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from pydicom.errors import InvalidDicomError
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from medshare_catalog.store.deadline import max_time_ms, run_pipeline
 from medshare_catalog.store.derive import DERIVED_FIELDS, derive
 from medshare_catalog.store.dicom_header import read_header
+from medshare_catalog.store.facets import (
+    FacetOp,
+    FacetReadModel,
+    FacetTally,
+    facet_cell,
+    facet_op,
+)
 from medshare_catalog.store.instances import InstanceIndex
 from medshare_catalog.store.record import (
     CatalogRecord,
@@ -49,21 +56,37 @@ log = logging.getLogger(__name__)
 
 REFRESH_ATTEMPTS = 20
 # What the review queue lists of a record (the detail has the rest).
-QUEUE_PROJECTION = {"text_tokens": 0, "revision": 0, "deid": 0, "dicom.attributes": 0}
+QUEUE_PROJECTION = {
+    "text_tokens": 0,
+    "revision": 0,
+    "deid": 0,
+    "dicom.attributes": 0,
+    "facet_cell": 0,
+    "facet_op": 0,
+}
+REDERIVE_BATCH = 1000
+# Every field a search filters on, indexed with the newest-first sort behind it:
+# `(field, ingested_at desc, _id desc)` serves an equality on the field in sort order
+# (MongoDB walks it without sorting; SecantusDB reads a time window of it as one range).
+NEWEST = (("ingested_at", DESCENDING), ("_id", DESCENDING))
+SORTED_FIELDS = (
+    "institution",
+    "kind",
+    "modality",
+    "body_part",
+    "study_year",
+    "age_band",
+    "sex",
+    "zip3",
+    "diagnosis_codes",
+    "text_tokens",
+    "results.model_name",
+    "release.state",
+)
 INDEXES: tuple[tuple[tuple[str, int], ...], ...] = (
-    (("ingested_at", DESCENDING), ("_id", DESCENDING)),
-    (("institution", ASCENDING), ("ingested_at", DESCENDING), ("_id", DESCENDING)),
-    (("kind", ASCENDING), ("ingested_at", DESCENDING)),
-    (("modality", ASCENDING), ("ingested_at", DESCENDING)),
-    (("body_part", ASCENDING),),
-    (("study_year", ASCENDING),),
-    (("age_band", ASCENDING),),
-    (("sex", ASCENDING),),
-    (("zip3", ASCENDING),),
-    (("diagnosis_codes", ASCENDING),),
-    (("text_tokens", ASCENDING),),
+    NEWEST,
+    *(((name, ASCENDING), *NEWEST) for name in SORTED_FIELDS),
     (("results.model_name", ASCENDING), ("results.model_version", ASCENDING)),
-    (("release.state", ASCENDING), ("ingested_at", DESCENDING)),
     (("dicom.study_uid", ASCENDING),),
     (("dicom.series_uid", ASCENDING),),
     (("dicom.sop_uid", ASCENDING),),
@@ -97,10 +120,12 @@ class RecordStore:
         self.instances = InstanceIndex(
             collection.database[f"{collection.name}_instances"], collection
         )
+        self.facets = FacetReadModel(collection.database[f"{collection.name}_facets"])
 
     async def ensure_indexes(self) -> None:
         for keys in INDEXES:
             await self.collection.create_index(list(keys))
+        await self.facets.mark_complete_if_empty(self.collection)
 
     # -- folds ------------------------------------------------------------------
     async def _guarded_upsert(self, record_id: str, guard: Document, update: Document) -> bool:
@@ -206,29 +231,91 @@ class RecordStore:
 
     # -- derivation -----------------------------------------------------------
     async def refresh(self, record_id: str) -> CatalogRecord | None:
-        """Recompute derived fields from facts; write only what changed (compare-and-set)."""
+        """Recompute derived fields from facts; write only what changed (compare-and-set).
+
+        A changed facet contribution is written with its delta as a pending op and the
+        revision bumped (so a racing refresh re-reads), then applied (store/facets.py).
+        """
         for _ in range(REFRESH_ATTEMPTS):
             document = await self.collection.find_one({"_id": record_id})
             if document is None:
                 return None
+            pending = document.get("facet_op")
+            if pending:
+                await self._finish(record_id, pending)  # a crash or a racing replica left it
+                continue
             derived = derive(document, self.gates, self.require_gate_verdict)
-            changed = {k: v for k, v in derived.items() if document.get(k) != v}
+            changed: Document = {k: v for k, v in derived.items() if document.get(k) != v}
+            update: Document = {}
+            cell = facet_cell({**document, **derived})
+            if cell != document.get("facet_cell"):
+                changed["facet_cell"] = cell
+                op = facet_op(document.get("facet_cell"), cell)
+                if op is not None:
+                    changed["facet_op"] = op
+                update["$inc"] = {"revision": 1}
             if not changed:
                 return as_record(document)
+            update["$set"] = changed
             result = await self.collection.update_one(
-                {"_id": record_id, "revision": document.get("revision")}, {"$set": changed}
+                {"_id": record_id, "revision": document.get("revision")}, update
             )
             if result.matched_count:
-                return as_record({**document, **changed})
+                written = {**document, **changed}
+                if "$inc" in update:
+                    written["revision"] = (document.get("revision") or 0) + 1
+                if changed.get("facet_op"):
+                    await self._finish(record_id, changed["facet_op"])
+                    del written["facet_op"]
+                return as_record(written)
         raise RuntimeError(f"record {record_id} kept changing while being derived")
 
-    async def rederive_all(self) -> int:
-        """After a change of gates or rules: bring every document's derived fields up to date."""
+    async def _finish(self, record_id: str, op: FacetOp) -> None:
+        await self.facets.apply(op)
+        await self.collection.update_one(
+            {"_id": record_id, "facet_op.id": op["id"]}, {"$unset": {"facet_op": ""}}
+        )
+        await self.facets.forget(op)
+
+    async def rederive_all(self, progress: Callable[[int], None] | None = None) -> int:
+        """Every record's derived fields, then the facet buckets (bulk; catalog stopped)."""
+        tally = FacetTally()
+        batch: list[UpdateOne] = []
         count = 0
-        async for document in self.collection.find({}, {"_id": 1}):
-            await self.refresh(document["_id"])
+        async for document in self.collection.find({}, batch_size=REDERIVE_BATCH):
             count += 1
+            derived = derive(document, self.gates, self.require_gate_verdict)
+            cell = facet_cell({**document, **derived})
+            tally.add(cell)
+            changed: Document = {k: v for k, v in derived.items() if document.get(k) != v}
+            update: Document = {}
+            if cell != document.get("facet_cell"):
+                changed["facet_cell"] = cell
+                update["$inc"] = {"revision": 1}
+            if "facet_op" in document:
+                update["$unset"] = {"facet_op": ""}  # the rebuild below counts the cell
+            if changed:
+                update["$set"] = changed
+            if update:
+                batch.append(UpdateOne({"_id": document["_id"]}, update))
+            if len(batch) >= REDERIVE_BATCH:
+                await self.collection.bulk_write(batch, ordered=False)
+                batch = []
+            if progress and count % REDERIVE_BATCH == 0:
+                progress(count)
+        if batch:
+            await self.collection.bulk_write(batch, ordered=False)
+        await self.facets.replace(tally)
+        if progress:
+            progress(count)
         return count
+
+    async def rebuild_facets(self) -> int:
+        """The facet read model from the cells the records hold (after a bulk load)."""
+        tally = FacetTally()
+        async for document in self.collection.find({}, {"facet_cell": 1}, batch_size=5000):
+            tally.add(document.get("facet_cell"))
+        return await self.facets.replace(tally)
 
     # -- reads ----------------------------------------------------------------
     async def get(self, record_id: str) -> CatalogRecord | None:
@@ -294,6 +381,10 @@ def folded(
             target[leaf] = value
         document["revision"] += 1
     document.update(derive(document, gates, require_verdict))
+    cell = facet_cell(document)
+    if cell is not None:  # what the refresh after the folds writes, bumping the revision
+        document["facet_cell"] = cell
+        document["revision"] += 1
     return cast(CatalogRecord, document)
 
 

@@ -84,7 +84,7 @@ function readForm() {
 async function search(append = false) {
   if (!append) { state.filters = readForm(); state.next = null; $("#results").replaceChildren(); }
   const page = await getJSON(`/records?${queryString(append && state.next ? { cursor: state.next } : {})}`);
-  $("#total").textContent = page.total;
+  $("#total").textContent = page.total_is_lower_bound ? `more than ${page.total}` : page.total;
   $("#no-results").hidden = append || page.items.length > 0;
   for (const item of page.items) $("#results").append(resultCard(item));
   state.next = page.next; $("#more").hidden = !page.next;

@@ -10,19 +10,18 @@ so only its type is kept.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import os
 import re
 import sys
-import threading
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
+from medshare_shared.stdio import capture_standard_streams
 
 current_trace_id: ContextVar[str | None] = ContextVar("current_trace_id", default=None)
 
@@ -101,38 +100,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def _forward_stdio(read_fd: int) -> None:
-    stdio = logging.getLogger("stdio")
-    with os.fdopen(read_fd, "rb") as pipe:
-        for raw in pipe:
-            text = raw.decode("utf-8", "replace").rstrip()
-            if text:
-                stdio.warning(redact_library_message("stdio", text[:_MAX_STDIO]))
-
-
-_MAX_STDIO = 200
-
-
-def _capture_stdio() -> io.TextIOWrapper:
-    """Makes file descriptors 1 and 2 a pipe whose lines are logged as JSON records.
-
-    C libraries (openjpeg, GDCM) print diagnostics straight to the process's standard
-    streams, past Python's logging: a service's output would no longer be one JSON
-    object per line. Returns the stream the JSON lines themselves go to (the original
-    standard error).
-    """
-    log_stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8")
-    read_fd, write_fd = os.pipe()
-    os.dup2(write_fd, 1)
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
-    threading.Thread(target=_forward_stdio, args=(read_fd,), name="stdio", daemon=True).start()
-    return log_stream
-
-
 def configure_logging(service: str, level: str = "INFO", *, capture_stdio: bool = True) -> None:
     """JSON lines on standard error; a service also wraps whatever else is printed."""
-    stream = _capture_stdio() if capture_stdio else sys.stderr
+    stream = capture_standard_streams() if capture_stdio else sys.stderr
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()

@@ -236,7 +236,7 @@ def summarise(runs: list[ToolRun], sizes: list[int]) -> tuple[dict[str, Any], li
 def _text_costs(run: ToolRun, indices: list[int]) -> dict[str, float]:
     """What looking for text in pixels cost medshare, apart (included in the rates above)."""
     pixel = sum(run.pixel_seconds[i] for i in indices)
-    ocr = [run.ocr_seconds[i] for i in indices if run.ocr_seconds[i] > 0]
+    ocr = [run.ocr_seconds[i] for i in indices if run.ocr_seconds[i] > 0.001]  # read a line
     rest = sum(run.seconds[i] for i in indices) - pixel
     return {
         "seconds_decode_and_screen": round(pixel - sum(ocr), 3),

@@ -100,9 +100,9 @@ def _dataset(data: bytes) -> Any:
         return dcmread(io.BytesIO(data))
 
 
-def _find_text(ds: Any) -> TextFinding:
+def _find_text(ds: Any, every_line: bool) -> TextFinding:
     try:
-        return find_text(iter_frames(ds))
+        return find_text(iter_frames(ds), every_line=every_line)
     except PixelCleaningError as exc:
         # Undecodable pixels cannot be screened, so they cannot be shown to be text-free.
         raise SuspectPixels(f"{exc}; text in pixels cannot be ruled out", []) from None
@@ -129,18 +129,18 @@ def _cleaning_boxes(
                 [],
             )
     ds = _dataset(data)
-    finding = _find_text(ds)
+    cleaning = "clean-pixel-data" in options
+    finding = _find_text(ds, every_line=cleaning)  # withholding needs one readable line
     screening.update(_screening_figures(finding))
     declared = view.text("BurnedInAnnotation").upper() == "YES"
     plan = cleaning_regions(ds)
     rule_boxes = plan[1] if plan else ()
     if not finding.boxes and not declared:
         # A vendor's known text band is blanked when cleaning is on, read or not.
-        return rule_boxes if "clean-pixel-data" in options else ()
+        return rule_boxes if cleaning else ()
     regions = _fractions(ds, finding.boxes, "ocr") + _fractions(ds, rule_boxes, "rule")
-    why = (f"text read in pixels ({len(finding.boxes)} lines)" if finding.boxes
-           else "BurnedInAnnotation=YES")  # fmt: skip
-    if "clean-pixel-data" not in options:
+    why = "text read in pixels" if finding.boxes else "BurnedInAnnotation=YES"
+    if not cleaning:
         raise SuspectPixels(f"{why} and clean-pixel-data not enabled", regions)
     columns = int(ds.get("Columns", 0) or 0)
     boxes = blanking_boxes(finding.boxes + finding.faint, columns) + rule_boxes

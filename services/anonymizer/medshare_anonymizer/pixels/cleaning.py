@@ -25,7 +25,7 @@ import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
-from pydicom.pixels import get_encoder, iter_pixels
+from pydicom.pixels import get_decoder, get_encoder, iter_pixels
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
@@ -33,7 +33,10 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEG2000Lossless,
+    JPEG2000TransferSyntaxes,
     JPEGLSLossless,
+    JPEGLSTransferSyntaxes,
+    JPEGTransferSyntaxes,
     RLELossless,
 )
 
@@ -42,6 +45,23 @@ from medshare_anonymizer.pixels.regions import Box
 _SAME_SYNTAX_LOSSLESS = frozenset({RLELossless, JPEGLSLossless, JPEG2000Lossless})
 _NATIVE_KEPT = frozenset({ExplicitVRLittleEndian, ImplicitVRLittleEndian,
                           DeflatedExplicitVRLittleEndian})  # fmt: skip
+
+
+# GDCM aborts the whole process (an uncaught C++ exception) on some malformed
+# codestreams, which a sender controls: one such record would kill the anonymizer on
+# every redelivery. pylibjpeg, pyjpegls and Pillow decode every syntax GDCM does here
+# and raise ordinary errors; GDCM is taken out of every decoder's plugin list.
+def _without_gdcm() -> None:
+    for syntax in (*JPEGTransferSyntaxes, *JPEGLSTransferSyntaxes, *JPEG2000TransferSyntaxes):
+        try:
+            decoder = get_decoder(syntax)
+        except NotImplementedError:  # no decoder at all for this syntax
+            continue
+        if "gdcm" in decoder.available_plugins or "gdcm" in decoder.missing_dependencies:
+            decoder.remove_plugin("gdcm")
+
+
+_without_gdcm()
 
 
 class PixelCleaningError(Exception):

@@ -28,7 +28,8 @@ from medshare_catalog.store.facets import FacetReadModel
 from medshare_catalog.store.record import Document
 from medshare_catalog.store.records import run_pipeline
 
-# What a result card shows (web/static/app.js `resultCard`), and the sort key: a page
+# What a result card shows (web/static/app.js `resultCard`), the sort key, and what API
+# clients match results by (the DICOM identity, every sender's provenance): a page
 # carries only these (the record detail has the rest).
 CARD_PROJECTION: Document = {
     name: 1
@@ -52,6 +53,9 @@ CARD_PROJECTION: Document = {
         "metadata.series_description",
         "metadata.description",
         "metadata.diagnosis_displays",
+        "dicom",
+        "provenances",
+        "duplicate_of",
     )
 }
 EXACT_TOTAL_UP_TO = 1000

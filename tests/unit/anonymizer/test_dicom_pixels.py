@@ -191,3 +191,16 @@ def test_pixels_no_decoder_can_read_are_quarantined(keys: PseudonymKeys) -> None
     assert result.reason == (
         "pixel data could not be decoded (RuntimeError); text in pixels cannot be ruled out"
     )
+
+
+def test_gdcm_never_decodes_what_a_sender_controls() -> None:
+    """GDCM aborts the process on some malformed codestreams (found by the fuzz run):
+    the anonymizer decodes every image, so it must not be among the decoders."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, JPEGLosslessSV1, JPEGLSLossless
+
+    import medshare_anonymizer.pixels.cleaning  # noqa: F401 (configures the decoders)
+
+    for syntax in (JPEGBaseline8Bit, JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless):
+        plugins = get_decoder(syntax).available_plugins
+        assert "gdcm" not in plugins and plugins, syntax.name

@@ -1,6 +1,6 @@
 """Blanking pixel regions (the Clean Pixel Data option) and re-encoding the result.
 
-Compressed pixel data is decoded (pylibjpeg, openjpeg, RLE and GDCM plugins), the
+Compressed pixel data is decoded (pylibjpeg, openjpeg, CharLS, Pillow, RLE; not GDCM), the
 regions are set to 0 in every frame, and the frames are encoded again:
 
 * lossless syntaxes with an encoder (RLE, JPEG-LS lossless, JPEG 2000 lossless) are

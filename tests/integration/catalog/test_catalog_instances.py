@@ -60,9 +60,13 @@ async def test_copies_of_one_instance_are_one_record(
         async def settled() -> dict[str, dict[str, Any]] | None:
             documents = {d["_id"]: d for d in await snapshot(catalog)}
             first = documents.get("first") or {}
-            return documents if len(first.get("provenances") or []) == 3 else None
+            # A fold's provenance and its release state land in separate writes.
+            released = all(
+                "release" in documents.get(name, {}) for name in ("first", "late", "clash")
+            )
+            return documents if len(first.get("provenances") or []) == 3 and released else None
 
-        documents = await eventually(settled, "three provenances on the first copy")
+        documents = await eventually(settled, "three provenances and every copy's release state")
         first = documents["first"]
         assert first["cataloged"] and first["release"]["state"] == "released"
         assert [p["record_id"] for p in first["provenances"]] == ["first", "clash", "late"]

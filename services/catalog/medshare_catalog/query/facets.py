@@ -16,21 +16,11 @@ from collections.abc import Hashable, Iterable
 from datetime import datetime
 from typing import Any
 
-from medshare_catalog.store.facets import FACET_FIELDS
+from medshare_catalog.store.facets import FACET_FIELDS, MISSING, value_at
 from medshare_catalog.store.record import Document
 
 FACET_SIZE = 50
 FACET_PROJECTION: Document = {**{name: 1 for name in FACET_FIELDS}, "results.model_name": 1}
-_MISSING = object()
-
-
-def _value_at(document: Document, path: str) -> Any:
-    value: Any = document
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
 
 
 def _bson_rank(value: Any) -> int:
@@ -89,8 +79,8 @@ def ranked_counts(pairs: Iterable[tuple[Any, int]], size: int | None) -> list[Do
 
 def _field_values(documents: list[Document], name: str) -> Iterable[Any]:
     for document in documents:
-        value = _value_at(document, name)
-        if value is _MISSING or value is None:
+        value = value_at(document, name)
+        if value is MISSING or value is None:
             continue
         if name == "diagnosis_codes" and isinstance(value, list):
             yield from (code for code in value if code is not None)

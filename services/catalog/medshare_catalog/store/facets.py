@@ -52,7 +52,7 @@ FACET_FIELDS = (
 # A bucket's fields as records hold them (so a records filter matches buckets alike).
 BUCKET_PATHS = ("institution", "kind", "release.state", "modality")
 COMPLETE = "~complete"  # the marker: every record's contribution is in the buckets
-_MISSING = object()
+MISSING = object()  # a path the document does not have
 _VALUE_OPERATORS = {"$in", "$nin", "$eq", "$ne"}
 
 
@@ -84,11 +84,11 @@ def key_value(key: str) -> Any:
     return json.loads(unquote(key))
 
 
-def _value_at(document: Document, path: str) -> Any:
+def value_at(document: Document, path: str) -> Any:
     value: Any = document
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
-            return _MISSING
+            return MISSING
         value = value[part]
     return value
 
@@ -103,8 +103,8 @@ def facet_cell(document: Document) -> FacetCell | None:
         return None
     keys: list[str] = []
     for name in FACET_FIELDS:
-        value = _value_at(document, name)
-        if value is _MISSING or value is None:
+        value = value_at(document, name)
+        if value is MISSING or value is None:
             continue
         field = name.replace(".", "_")
         if name == "diagnosis_codes" and isinstance(value, list):
@@ -119,8 +119,8 @@ def facet_cell(document: Document) -> FacetCell | None:
             value_key(r.get("model_name")) for r in results if isinstance(r, dict)
         }  # one per record and name, as a group by (record, model) counts
         keys += [f"model.{name}" for name in names]
-    at = {path: _value_at(document, path) for path in BUCKET_PATHS}
-    at = {path: None if value is _MISSING else value for path, value in at.items()}
+    at = {path: value_at(document, path) for path in BUCKET_PATHS}
+    at = {path: None if value is MISSING else value for path, value in at.items()}
     return {"at": at, "keys": sorted(keys)}
 
 
